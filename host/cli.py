@@ -1,0 +1,50 @@
+"""The ``notion-bridge`` command: one entry point, one module per subcommand.
+
+Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``. They are imported only
+when chosen, so ``notion-bridge install`` never pays for the MCP SDK and the host starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "host": ("host.commands.host", "run the native-messaging host (what the browser starts)"),
+    "demo": ("host.commands.demo", "start the sample servers and walk through the bridge end to end"),
+    "sqlite-server": ("host.sqlite_server.command", "run the built-in SQLite MCP server over stdio"),
+    "dev-notion": ("dev_notion.command", "run the local Notion-compatible MCP server (tests and demo)"),
+    "install": ("installer.commands", "register the host with every Chromium-family browser found"),
+    "uninstall": ("installer.commands", "remove exactly what install wrote"),
+    "doctor": ("installer.commands", "check the installation and say what is wrong and how to fix it"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="notion-bridge", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(_module=module_name)
+        # Argument definitions live with the command; importing them is cheap for all but the chosen one
+        # only if the module keeps heavy imports inside run().
+        module = importlib.import_module(module_name)
+        if hasattr(module, "add_arguments_for"):
+            module.add_arguments_for(name, sub_parser)
+        else:
+            module.add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(args._module)
+    if hasattr(module, "run_for"):
+        return int(module.run_for(args.command, args) or 0)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
