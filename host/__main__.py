@@ -1,0 +1,70 @@
+"""``python -m host <origin>``: the process the browser starts for the extension.
+
+The first frame must reach the browser within 100 ms, so this module imports only the standard library and
+host.framing before writing it; asyncio, pydantic and the MCP SDK come after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from host import EXTENSION_ID, PROTOCOL_VERSION, __version__, framing
+
+
+def _origin_allowed(origin: str) -> bool:
+    if origin == f"chrome-extension://{EXTENSION_ID}/":
+        return True
+    # Extra IDs added with `install --extension-id`; read without pydantic to keep start-up fast.
+    from host import paths
+
+    try:
+        stored = json.loads(paths.config_file().read_text(encoding="utf-8"))
+        extra = stored.get("allowed_extension_ids", [])
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(extra, list) and origin in {f"chrome-extension://{ext_id}/" for ext_id in extra}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    # Chrome passes the caller's origin first (and on Windows --parent-window=N after it).
+    origin = next((a for a in args if a.startswith("chrome-extension://")), "")
+    writer = framing.FrameWriter(framing.claim_stdout())
+    if not _origin_allowed(origin):
+        shown = origin or "no origin"
+        writer.send(
+            {
+                "type": "error",
+                "error": {
+                    "code": "forbidden_origin",
+                    "message": f"this host serves the Notion MCP Bridge extension only, not {shown}",
+                },
+            }
+        )
+        return 1
+    writer.send({"type": "hello", "protocol": PROTOCOL_VERSION, "host_version": __version__})
+
+    from host.logs import setup_logging
+
+    setup_logging()
+    import asyncio
+
+    from host.app import serve
+
+    try:
+        asyncio.run(serve(writer))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        import logging
+
+        logging.shutdown()
+    # Exit now rather than wait on threads or sessions that did not close in the grace period:
+    # stdio children see their stdin close and exit by themselves.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

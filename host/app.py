@@ -1,0 +1,195 @@
+"""The host's event loop: frames in, one reply per request out, status broadcast on every change.
+
+Frames are read on a thread (a blocking read of stdin works the same on every OS) and handed to the loop;
+each request runs as its own task so a slow tool call never holds up a ping or another call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from host import config as config_store
+from host import framing
+from host.actions import HANDLERS
+from host.actions.errors import ActionError
+from host.config import Config, ServerConfig
+from host.framing import EndOfStream, FrameError, FrameWriter
+from host.protocol import REQUEST_ADAPTER, ErrorCode, error_event, reply_error, reply_ok
+from host.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+#: How long shutdown may take before children and sessions are abandoned to the OS.
+SHUTDOWN_GRACE_S = 1.5
+
+_EOF = object()
+
+
+class Host:
+    def __init__(self, writer: FrameWriter) -> None:
+        self.writer = writer
+        self.notices: list[str] = []
+        try:
+            self.config: Config = config_store.load()
+        except config_store.ConfigError as exc:
+            self.notices.append(str(exc))
+            self.config = config_store.default_config()
+        self.supervisors: dict[str, Supervisor] = {}
+        self._requests: dict[str, asyncio.Task[None]] = {}
+        self._status_scheduled = False
+
+    # --- servers -----------------------------------------------------------------------------------
+
+    def add_supervisor(self, server: ServerConfig, *, announce: bool = True) -> None:
+        supervisor = Supervisor(server, self.status_changed)
+        self.supervisors[server.id] = supervisor
+        if announce:
+            self.status_changed()
+        supervisor.start()
+
+    async def remove_supervisor(self, server_id: str) -> None:
+        supervisor = self.supervisors.pop(server_id)
+        await supervisor.stop()
+        self.status_changed()
+
+    def supervisor(self, server_id: str) -> Supervisor:
+        try:
+            return self.supervisors[server_id]
+        except KeyError:
+            known = ", ".join(sorted(self.supervisors)) or "none"
+            raise ActionError(
+                ErrorCode.UNKNOWN_SERVER, f"no server with id {server_id!r} (known: {known})"
+            ) from None
+
+    # --- status ------------------------------------------------------------------------------------
+
+    def status_message(self) -> dict[str, Any]:
+        return {
+            "type": "status",
+            "servers": [s.snapshot() for s in self.supervisors.values()],
+            "notices": list(self.notices),
+        }
+
+    def status_changed(self) -> None:
+        self.send(self.status_message())
+
+    def send(self, message: dict[str, Any]) -> None:
+        try:
+            self.writer.send(message)
+        except OSError as exc:
+            # The browser has gone; the read side will see EOF and shut the host down.
+            log.info("could not write to the browser: %s", exc)
+
+    # --- requests ----------------------------------------------------------------------------------
+
+    def receive(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        verb = message.get("type")
+        if not isinstance(request_id, str) or not request_id:
+            described = f" ({verb!r})" if isinstance(verb, str) else ""
+            self.send(
+                error_event(ErrorCode.MISSING_ID, f"request{described} has no string 'id'; it was ignored")
+            )
+            return
+        if not isinstance(verb, str) or not verb:
+            self.send(reply_error(request_id, ErrorCode.MISSING_TYPE, "request has no string 'type'"))
+            return
+        handler = HANDLERS.get(verb)
+        if handler is None:
+            self.send(reply_error(request_id, ErrorCode.UNKNOWN_VERB, f"unknown request type {verb!r}"))
+            return
+        if request_id in self._requests:
+            self.send(
+                reply_error(
+                    request_id, ErrorCode.DUPLICATE_ID, f"a request with id {request_id!r} is still in flight"
+                )
+            )
+            return
+        try:
+            request = REQUEST_ADAPTER.validate_python(message)
+        except ValidationError as exc:
+            self.send(reply_error(request_id, ErrorCode.INVALID_ARGUMENTS, f"{verb}: {_first_error(exc)}"))
+            return
+        task = asyncio.create_task(self._answer(request_id, handler, request), name=f"request-{verb}")
+        self._requests[request_id] = task
+
+    async def _answer(self, request_id: str, handler: Any, request: Any) -> None:
+        try:
+            result = await handler(self, request)
+        except ActionError as exc:
+            self.send(reply_error(request_id, exc.code, exc.message))
+        except asyncio.CancelledError:
+            self.send(reply_error(request_id, ErrorCode.SHUTTING_DOWN, "the host is shutting down"))
+            raise
+        except Exception as exc:
+            log.exception("request %s failed", request_id)
+            self.send(reply_error(request_id, ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.send(reply_ok(request_id, result))
+        finally:
+            self._requests.pop(request_id, None)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def run(self, inbox: asyncio.Queue[Any]) -> None:
+        for server in self.config.servers:
+            self.supervisors[server.id] = Supervisor(server, self.status_changed)
+        self.status_changed()
+        for supervisor in self.supervisors.values():
+            supervisor.start()
+        while True:
+            item = await inbox.get()
+            if item is _EOF:
+                break
+            if isinstance(item, FrameError):
+                self.send(error_event(item.code, item.message))
+            else:
+                self.receive(item)
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        for task in list(self._requests.values()):
+            task.cancel()
+        stops = [supervisor.stop() for supervisor in self.supervisors.values()]
+        _done, pending = await asyncio.wait(
+            [asyncio.ensure_future(stop) for stop in stops] or [asyncio.ensure_future(asyncio.sleep(0))],
+            timeout=SHUTDOWN_GRACE_S,
+        )
+        if pending:
+            log.warning("%d server(s) did not stop within %.1f s", len(pending), SHUTDOWN_GRACE_S)
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][1:]) or ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def start_reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Any]) -> None:
+    """Read frames on a thread and queue them for the loop; EOF queues the shutdown marker."""
+
+    def read_loop() -> None:
+        while True:
+            try:
+                item: Any = framing.read_frame(stream)
+            except FrameError as exc:
+                item = exc
+            except (EndOfStream, OSError, ValueError):
+                loop.call_soon_threadsafe(inbox.put_nowait, _EOF)
+                return
+            loop.call_soon_threadsafe(inbox.put_nowait, item)
+
+    threading.Thread(target=read_loop, name="frame-reader", daemon=True).start()
+
+
+async def serve(writer: FrameWriter, stream: BinaryIO | None = None) -> None:
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    start_reader(stream or sys.stdin.buffer, asyncio.get_running_loop(), inbox)
+    await Host(writer).run(inbox)

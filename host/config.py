@@ -1,0 +1,239 @@
+"""The user's configuration: which servers exist, how to reach them, and whether they are enabled.
+
+One JSON file (``paths.config_file()``), shared by every host process of this user (two browser profiles run
+two hosts). Every change is a read-modify-write under a cross-process lock and lands with an atomic rename,
+so a crash or a concurrent edit never leaves half a file. A file that does not parse is moved aside, never
+overwritten, and the reason is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from host import EXTENSION_ID, paths
+
+log = logging.getLogger(__name__)
+
+NOTION_MCP_URL = "https://mcp.notion.com/mcp"
+
+ServerKind = Literal["remote", "stdio"]
+TransportChoice = Literal["auto", "http", "sse"]
+
+_SERVER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_EXTENSION_ID = re.compile(r"^[a-p]{32}$")
+
+
+class ServerConfig(BaseModel):
+    """One MCP server the user has configured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str = Field(min_length=1, max_length=80)
+    kind: ServerKind
+    enabled: bool = True
+    # remote
+    url: str | None = None
+    transport: TransportChoice = "auto"
+    client_id: str | None = None
+    """A pre-registered OAuth client id; without one the host registers dynamically."""
+    detected_transport: Literal["http", "sse"] | None = None
+    """Learned, not chosen: the transport that worked last time with ``transport: auto``, tried first next time."""
+    # stdio
+    command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    builtin: Literal["sqlite"] | None = None
+    """The built-in SQLite server: the command is derived at run time from the interpreter running the host."""
+    db_path: str | None = None
+    allow_writes: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_slug(cls, value: str) -> str:
+        if not _SERVER_ID.match(value):
+            raise ValueError(
+                "server id must be 1-40 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("url must start with http:// or https:// and name a host")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_has_its_fields(self) -> ServerConfig:
+        if self.kind == "remote" and not self.url:
+            raise ValueError("a remote server needs a url")
+        if self.kind == "stdio" and self.builtin is None and not self.command:
+            raise ValueError("a stdio server needs a command (a list: program and arguments)")
+        if self.builtin == "sqlite" and not self.db_path:
+            raise ValueError("the SQLite server needs db_path")
+        return self
+
+    def launch_command(self) -> list[str]:
+        """The argv that starts this stdio server."""
+        if self.builtin == "sqlite":
+            argv = [sys.executable, "-m", "host.sqlite_server", "--db", str(self.db_path)]
+            return [*argv, "--allow-writes"] if self.allow_writes else argv
+        assert self.command, "validated above"
+        return list(self.command)
+
+
+class LLMConfig(BaseModel):
+    """The chat agent's model endpoint. The API key is never stored here: it lives in the keychain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://openrouter.ai/api/v1"
+    model: str = "openai/gpt-4o-mini"
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    servers: list[ServerConfig] = Field(default_factory=list)
+    allowed_extension_ids: list[str] = Field(default_factory=list)
+    """Extension IDs besides the shipped one that may start this host (``install --extension-id``)."""
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+
+    @field_validator("allowed_extension_ids")
+    @classmethod
+    def _extension_ids_valid(cls, value: list[str]) -> list[str]:
+        for ext_id in value:
+            if not _EXTENSION_ID.match(ext_id):
+                raise ValueError(f"{ext_id!r} is not an extension id (32 letters a-p)")
+        return value
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> Config:
+        seen: set[str] = set()
+        for server in self.servers:
+            if server.id in seen:
+                raise ValueError(f"two servers share the id {server.id!r}")
+            seen.add(server.id)
+        return self
+
+    def server(self, server_id: str) -> ServerConfig | None:
+        return next((s for s in self.servers if s.id == server_id), None)
+
+    def allowed_origins(self) -> set[str]:
+        ids = {EXTENSION_ID, *self.allowed_extension_ids}
+        return {f"chrome-extension://{ext_id}/" for ext_id in ids}
+
+
+def default_config() -> Config:
+    """What a new user gets: Notion (off until they connect) and the sample SQLite database (on)."""
+    return Config(
+        servers=[
+            ServerConfig(id="notion", name="Notion", kind="remote", url=NOTION_MCP_URL, enabled=False),
+            ServerConfig(
+                id="sqlite",
+                name="SQLite (sample)",
+                kind="stdio",
+                builtin="sqlite",
+                db_path=str(paths.sample_database()),
+                enabled=True,
+            ),
+        ]
+    )
+
+
+class ConfigError(Exception):
+    """The stored configuration could not be used; the message says why and where the file went."""
+
+
+def _lock(path: Path) -> FileLock:
+    return FileLock(str(path) + ".lock", timeout=10)
+
+
+def _read(path: Path) -> Config:
+    if not path.exists():
+        return default_config()
+    text = path.read_text(encoding="utf-8")
+    try:
+        return Config.model_validate_json(text)
+    except ValidationError as exc:
+        aside = path.with_name(f"{path.name}.broken-{int(time.time())}")
+        os.replace(path, aside)
+        raise ConfigError(
+            f"the configuration file was invalid and was moved to {aside.name}; defaults are in use: "
+            f"{_first_error(exc)}"
+        ) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def _write(path: Path, config: Config) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(config.model_dump_json(indent=2) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path | None = None) -> Config:
+    """Read the configuration (defaults when there is none yet). Raises ConfigError for a broken file."""
+    path = path or paths.config_file()
+    with _lock(path):
+        return _read(path)
+
+
+def update(change: Callable[[Config], Config | None], path: Path | None = None) -> Config:
+    """Apply ``change`` to the freshest stored config under the lock and store the result atomically.
+
+    ``change`` may mutate its argument and return None, or return a new Config; it is validated again before
+    anything is written, so a change that breaks a rule raises and leaves the file as it was.
+    """
+    path = path or paths.config_file()
+    with _lock(path):
+        try:
+            current = _read(path)
+        except ConfigError:
+            current = default_config()
+        changed = change(current) or current
+        validated = Config.model_validate(changed.model_dump())
+        _write(path, validated)
+        return validated
+
+
+def allow_extension_ids(ext_ids: list[str], path: Path | None = None) -> Config:
+    """Let extra extension IDs start the host (used by ``install --extension-id``)."""
+
+    def add(config: Config) -> None:
+        for ext_id in ext_ids:
+            if ext_id != EXTENSION_ID and ext_id not in config.allowed_extension_ids:
+                config.allowed_extension_ids.append(ext_id)
+
+    return update(add, path)
+
+
+def dumps_public(config: Config) -> str:
+    """The configuration as JSON for display; it holds no secrets by construction."""
+    return json.dumps(config.model_dump(mode="json"), indent=2)

@@ -1,0 +1,174 @@
+"""Chrome native-messaging framing: a 4-byte native-endian length, then that many bytes of UTF-8 JSON.
+
+Kept to the standard library (no asyncio, no pydantic) because the host writes its first frame with this
+module before anything heavy is imported.
+
+Limits come from Chrome: a frame from the host may carry at most 1 MiB, and one byte more makes Chrome drop
+the port, so larger messages are split into ``chunk`` frames that the extension joins. Frames from the
+browser may be up to 64 MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+#: Largest frame body the host may send (Chrome's limit, in encoded bytes).
+MAX_OUTGOING = 1024 * 1024
+#: Largest frame body the host accepts from the browser.
+MAX_INCOMING = 64 * 1024 * 1024
+
+_LENGTH = struct.Struct("=I")  # native byte order, as Chrome writes it
+_DISCARD_BLOCK = 1024 * 1024
+
+
+class FrameError(Exception):
+    """A frame that cannot be used. ``code`` is the protocol error slug; the stream is still in sync."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class EndOfStream(Exception):
+    """The browser closed its end: the host should shut down."""
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        part = stream.read(remaining)
+        if not part:
+            raise EndOfStream("stdin closed" if not parts and remaining == size else "stdin closed mid-frame")
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def _discard(stream: BinaryIO, size: int) -> None:
+    remaining = size
+    while remaining:
+        part = stream.read(min(remaining, _DISCARD_BLOCK))
+        if not part:
+            raise EndOfStream("stdin closed mid-frame")
+        remaining -= len(part)
+
+
+def read_frame(stream: BinaryIO) -> dict[str, Any]:
+    """Read one frame and decode it to a JSON object.
+
+    Raises EndOfStream at a clean or mid-frame EOF, and FrameError for a frame that is too large, not JSON,
+    or not an object; after a FrameError the stream is positioned at the next frame.
+    """
+    header = _read_exactly(stream, _LENGTH.size)
+    (length,) = _LENGTH.unpack(header)
+    if length > MAX_INCOMING:
+        # Skip the body so the next frame is read from the right place.
+        _discard(stream, length)
+        raise FrameError("frame_too_large", f"frame of {length} bytes exceeds the {MAX_INCOMING}-byte limit")
+    body = _read_exactly(stream, length)
+    try:
+        message = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FrameError("invalid_json", f"frame is not UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise FrameError("invalid_json", "frame nests JSON too deeply") from None
+    if not isinstance(message, dict):
+        raise FrameError("not_an_object", f"frame must be a JSON object, got {type(message).__name__}")
+    return message
+
+
+def encode_frame(body: bytes) -> bytes:
+    return _LENGTH.pack(len(body)) + body
+
+
+def dumps(message: Any) -> bytes:
+    """Compact JSON as Chrome's own encoder would send it; non-ASCII kept as UTF-8 to save bytes."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def split_message(text: bytes, stream_id: str, limit: int = MAX_OUTGOING) -> Iterator[bytes]:
+    """Frame bodies for one encoded message: itself when it fits, otherwise ``chunk`` frames.
+
+    Each chunk carries a slice of the message's JSON text. Slices are cut on character boundaries and sized
+    so that the chunk frame itself, with its JSON escaping, stays within ``limit`` bytes.
+    """
+    if len(text) <= limit:
+        yield text
+        return
+    decoded = text.decode("utf-8")
+    envelope = len(dumps({"type": "chunk", "stream": stream_id, "seq": 2**31, "last": False, "data": ""}))
+    budget = limit - envelope
+    seq = 0
+    start = 0
+    while start < len(decoded):
+        end = _fit(decoded, start, budget)
+        piece = decoded[start:end]
+        start = end
+        yield dumps(
+            {"type": "chunk", "stream": stream_id, "seq": seq, "last": start >= len(decoded), "data": piece}
+        )
+        seq += 1
+
+
+def _fit(text: str, start: int, budget: int) -> int:
+    """The end index of the longest slice from ``start`` whose JSON-escaped UTF-8 form fits ``budget``."""
+    # Start from a guess that fits when nothing needs escaping, then shrink; escaping is rare in JSON text
+    # (quotes and backslashes), so this converges in a step or two.
+    end = min(len(text), start + budget)
+    while True:
+        size = len(json.dumps(text[start:end], ensure_ascii=False).encode("utf-8")) - 2
+        if size <= budget:
+            return end
+        end = start + max(1, (end - start) * budget // size - 1)
+
+
+class FrameWriter:
+    """The single writer of frames to the browser. Thread-safe: every frame goes out whole."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._next_stream = 0
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.send_encoded(dumps(message))
+
+    def send_encoded(self, text: bytes) -> None:
+        with self._lock:
+            stream_id = f"s{self._next_stream}"
+            bodies = list(split_message(text, stream_id))
+            if len(bodies) > 1:
+                self._next_stream += 1
+            for body in bodies:
+                self._write_all(encode_frame(body))
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+
+def claim_stdout() -> int:
+    """Give the frame stream its own copy of fd 1 and point fd 1 at stderr.
+
+    After this, a stray ``print`` (ours or a library's) lands in the log instead of corrupting the frames.
+    Returns the fd to write frames to.
+    """
+    sys.stdout.flush()
+    frame_fd = os.dup(1)
+    os.dup2(2, 1)
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.setmode(frame_fd, os.O_BINARY)
+        msvcrt.setmode(0, os.O_BINARY)
+    return frame_fd

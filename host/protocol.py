@@ -1,0 +1,258 @@
+"""Every message between the extension and the host, defined once. docs/protocol.md describes them.
+
+Requests come from the extension as ``{"type": VERB, "id": STR, ...}`` and get exactly one ``reply``.
+Events (``hello``, ``status``, ``chunk``, ``error``) go from the host to the extension unasked.
+MCP payloads (tools, tool results) travel in MCP's own wire form (camelCase), as the MCP spec defines them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from host import PROTOCOL_VERSION, __version__
+from host.config import ServerKind, TransportChoice
+
+ServerState = Literal["disabled", "connecting", "connected", "needs_auth", "error"]
+ActiveTransport = Literal["http", "sse", "stdio"]
+
+
+class ErrorCode:
+    """Slugs for ``error.code``. The message beside each says the cause in words."""
+
+    FRAME_TOO_LARGE = "frame_too_large"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_TYPE = "missing_type"
+    MISSING_ID = "missing_id"
+    UNKNOWN_VERB = "unknown_verb"
+    INVALID_ARGUMENTS = "invalid_arguments"
+    DUPLICATE_ID = "duplicate_id"
+    UNKNOWN_SERVER = "unknown_server"
+    SERVER_EXISTS = "server_exists"
+    UNKNOWN_TOOL = "unknown_tool"
+    UNKNOWN_CALL = "unknown_call"
+    SERVER_DISABLED = "server_disabled"
+    NOT_CONNECTED = "not_connected"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    SESSION_LOST = "session_lost"
+    SERVER_ERROR = "server_error"
+    CONFIG_ERROR = "config_error"
+    FORBIDDEN_ORIGIN = "forbidden_origin"
+    SHUTTING_DOWN = "shutting_down"
+    INTERNAL = "internal"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- host -> extension -------------------------------------------------------------------------------
+
+
+class Hello(_Message):
+    """The host's first frame, sent before anything heavy is imported."""
+
+    type: Literal["hello"] = "hello"
+    protocol: int = PROTOCOL_VERSION
+    host_version: str = __version__
+
+
+class ErrorInfo(_Message):
+    code: str
+    message: str
+
+
+class Reply(_Message):
+    type: Literal["reply"] = "reply"
+    id: str
+    ok: bool
+    result: Any = None
+    error: ErrorInfo | None = None
+
+
+class ErrorEvent(_Message):
+    """A frame the host could not attribute to a request (no usable id) was rejected."""
+
+    type: Literal["error"] = "error"
+    error: ErrorInfo
+
+
+class ServerInfo(_Message):
+    name: str
+    version: str | None = None
+
+
+class ServerStatus(_Message):
+    id: str
+    name: str
+    kind: ServerKind
+    enabled: bool
+    transport: ActiveTransport | None
+    """The transport in use, or last used; None before the first connection."""
+    state: ServerState
+    error: str | None = None
+    """Why the server is in ``error`` or ``needs_auth``, in words."""
+    retry_at: float | None = None
+    """Unix time of the next reconnection attempt while in ``error``."""
+    tools: int = 0
+    """How many tools the server offers (``tools.list`` gives them)."""
+    server_info: ServerInfo | None = None
+
+
+class Status(_Message):
+    type: Literal["status"] = "status"
+    servers: list[ServerStatus]
+    notices: list[str] = Field(default_factory=list)
+    """Host-wide conditions the person should know about (e.g. a configuration file that was set aside)."""
+
+
+class Chunk(_Message):
+    """A slice of a message whose encoding exceeds Chrome's 1 MiB limit; see host.framing.split_message."""
+
+    type: Literal["chunk"] = "chunk"
+    stream: str
+    seq: int
+    last: bool
+    data: str
+
+
+# --- extension -> host -------------------------------------------------------------------------------
+
+
+class _Request(_Message):
+    id: str = Field(min_length=1, max_length=200)
+
+
+class Ping(_Request):
+    type: Literal["ping"]
+
+
+class StatusGet(_Request):
+    type: Literal["status.get"]
+
+
+class ConfigGet(_Request):
+    type: Literal["config.get"]
+
+
+class NewServer(_Message):
+    """What ``server.add`` takes: a ServerConfig whose id may be left for the host to derive from the name."""
+
+    id: str | None = None
+    name: str
+    kind: ServerKind
+    enabled: bool = True
+    url: str | None = None
+    transport: TransportChoice = "auto"
+    client_id: str | None = None
+    command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    db_path: str | None = None
+    allow_writes: bool = False
+    builtin: Literal["sqlite"] | None = None
+
+
+class ServerAdd(_Request):
+    type: Literal["server.add"]
+    server: NewServer
+
+
+class ServerChanges(_Message):
+    """Fields ``server.update`` may change; absent fields stay as they are."""
+
+    name: str | None = None
+    url: str | None = None
+    transport: TransportChoice | None = None
+    client_id: str | None = None
+    command: list[str] | None = None
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    db_path: str | None = None
+    allow_writes: bool | None = None
+
+
+class ServerUpdate(_Request):
+    type: Literal["server.update"]
+    server: str
+    changes: ServerChanges
+
+
+class ServerRemove(_Request):
+    type: Literal["server.remove"]
+    server: str
+
+
+class ServerEnable(_Request):
+    type: Literal["server.enable"]
+    server: str
+    enabled: bool
+
+
+class ToolsList(_Request):
+    type: Literal["tools.list"]
+    server: str
+
+
+class ToolCall(_Request):
+    type: Literal["tool.call"]
+    server: str
+    tool: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float | None = Field(default=None, gt=0, le=3600)
+    """Defaults to 120 s. The call fails with ``timeout`` after it and the server is told to cancel."""
+
+
+class ToolCancel(_Request):
+    type: Literal["tool.cancel"]
+    call_id: str
+    """The ``id`` of the ``tool.call`` request to cancel."""
+
+
+Request = Annotated[
+    Ping
+    | StatusGet
+    | ConfigGet
+    | ServerAdd
+    | ServerUpdate
+    | ServerRemove
+    | ServerEnable
+    | ToolsList
+    | ToolCall
+    | ToolCancel,
+    Field(discriminator="type"),
+]
+
+REQUEST_ADAPTER: TypeAdapter[Request] = TypeAdapter(Request)
+
+#: Every verb the host answers, in the order docs/protocol.md lists them.
+VERBS: tuple[str, ...] = tuple(
+    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for model in (
+        Ping,
+        StatusGet,
+        ConfigGet,
+        ServerAdd,
+        ServerUpdate,
+        ServerRemove,
+        ServerEnable,
+        ToolsList,
+        ToolCall,
+        ToolCancel,
+    )
+)
+
+
+def reply_ok(request_id: str, result: Any) -> dict[str, Any]:
+    return {"type": "reply", "id": request_id, "ok": True, "result": result}
+
+
+def reply_error(request_id: str, code: str, message: str) -> dict[str, Any]:
+    return {"type": "reply", "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+
+
+def error_event(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"code": code, "message": message}}

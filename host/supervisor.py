@@ -1,0 +1,328 @@
+"""One supervisor per configured server: keeps its MCP session up and says, at every change, how it is.
+
+States: ``disabled`` → ``connecting`` → ``connected``; on failure ``error`` with the cause and the time of the
+next attempt (capped exponential backoff with jitter, 0.5 s → 30 s, longer when the server asks for it);
+``needs_auth`` when the server wants credentials the host does not have.
+
+A dropped session is noticed three ways: the transport's stream ends (a stdio child exits, an SSE stream
+closes), a transport error makes the supervisor ping at once, and an idle heartbeat ping. Every tool call in
+flight on a lost session is answered with ``session_lost``; calls are never retried behind the user's back,
+because the server may already have carried them out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+
+from host import config as config_store
+from host import paths
+from host.backoff import Backoff
+from host.config import ServerConfig
+from host.protocol import ActiveTransport, ErrorCode, ServerState
+from host.transports import (
+    Connection,
+    HttpObservations,
+    TransportUnsupported,
+    describe_error,
+    open_connection,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CALL_TIMEOUT_S = 120.0
+
+
+def _heartbeat_interval() -> float:
+    # Tests shorten it to see a dead server quickly; people keep the default.
+    return float(os.environ.get("NOTION_BRIDGE_HEARTBEAT_S", "15"))
+
+
+class CallFailed(Exception):
+    """A tool call that produced no result. ``code`` is a protocol error slug."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _InFlight:
+    scope: anyio.CancelScope
+    failure: CallFailed | None = None
+
+
+class Supervisor:
+    def __init__(self, server: ServerConfig, on_change: Callable[[], None]) -> None:
+        self.config = server
+        self._on_change = on_change
+        self.state: ServerState = "connecting" if server.enabled else "disabled"
+        self.error: str | None = None
+        self.retry_at: float | None = None
+        self.transport: ActiveTransport | None = (
+            "stdio" if server.kind == "stdio" else server.detected_transport
+        )
+        self.tools: list[types.Tool] = []
+        self.server_info: types.Implementation | None = None
+        self._connection: Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._calls: dict[str, _InFlight] = {}
+        self._retry_now = asyncio.Event()
+        self._tools_stale = asyncio.Event()
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.config.enabled and self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"supervisor-{self.config.id}")
+
+    async def stop(self, state: ServerState = "disabled", reason: str | None = None) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._fail_calls(ErrorCode.SESSION_LOST, reason or f"{self.config.name} was disconnected")
+        self._connection = None
+        self.tools = []
+        self._set(state, error=reason, retry_at=None)
+
+    async def reconfigure(self, server: ServerConfig) -> None:
+        """Apply a changed configuration: a new session when anything about reaching the server changed."""
+        reach_changed = server.model_dump(
+            exclude={"name", "enabled", "detected_transport"}
+        ) != self.config.model_dump(exclude={"name", "enabled", "detected_transport"})
+        self.config = server
+        if not server.enabled:
+            await self.stop("disabled")
+        elif reach_changed or self._task is None:
+            await self.stop("connecting")
+            self.start()
+        else:
+            self._on_change()
+
+    def retry_now(self) -> None:
+        """Skip the rest of the backoff wait (the person pressed Connect)."""
+        self._retry_now.set()
+
+    # --- what the extension asks -------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        info = self.server_info
+        return {
+            "id": self.config.id,
+            "name": self.config.name,
+            "kind": self.config.kind,
+            "enabled": self.config.enabled,
+            "transport": self.transport,
+            "state": self.state,
+            "error": self.error,
+            "retry_at": self.retry_at,
+            "tools": len(self.tools),
+            "server_info": {"name": info.name, "version": info.version or None} if info else None,
+        }
+
+    def tools_wire(self) -> list[dict[str, Any]]:
+        return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in self.tools]
+
+    def require_connection(self) -> Connection:
+        connection = self._connection
+        if connection is not None and not connection.lost.is_set():
+            return connection
+        if not self.config.enabled:
+            raise CallFailed(ErrorCode.SERVER_DISABLED, f"{self.config.name} is disabled; enable it first")
+        detail = f": {self.error}" if self.error else ""
+        raise CallFailed(
+            ErrorCode.NOT_CONNECTED, f"{self.config.name} is not connected ({self.state}){detail}"
+        )
+
+    async def call_tool(
+        self, call_id: str, name: str, arguments: dict[str, Any], timeout_s: float | None
+    ) -> dict[str, Any]:
+        connection = self.require_connection()
+        if self.tools and not any(tool.name == name for tool in self.tools):
+            raise CallFailed(ErrorCode.UNKNOWN_TOOL, f"{self.config.name} has no tool named {name!r}")
+        timeout = timeout_s or DEFAULT_CALL_TIMEOUT_S
+        entry = _InFlight(anyio.CancelScope(deadline=anyio.current_time() + timeout))
+        self._calls[call_id] = entry
+        try:
+            with entry.scope:
+                result = await connection.call_tool(name, arguments, timeout)
+                return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if entry.failure is not None:
+                raise entry.failure
+            raise CallFailed(
+                ErrorCode.TIMEOUT, f"{name} on {self.config.name} gave no result within {timeout:g} s"
+            )
+        except CallFailed:
+            raise
+        except Exception as exc:
+            if connection.lost.is_set():
+                raise CallFailed(
+                    ErrorCode.SESSION_LOST,
+                    f"the session with {self.config.name} was lost during the call ({connection.lost_reason}); "
+                    "it was not retried",
+                ) from None
+            raise CallFailed(ErrorCode.SERVER_ERROR, f"{self.config.name}: {describe_error(exc)}") from None
+        finally:
+            self._calls.pop(call_id, None)
+
+    def cancel_call(self, call_id: str) -> bool:
+        entry = self._calls.get(call_id)
+        if entry is None:
+            return False
+        entry.failure = CallFailed(ErrorCode.CANCELLED, "the call was cancelled")
+        entry.scope.cancel()
+        return True
+
+    # --- the connection loop -----------------------------------------------------------------------
+
+    def _set(self, state: ServerState, *, error: str | None = None, retry_at: float | None = None) -> None:
+        self.state, self.error, self.retry_at = state, error, retry_at
+        self._on_change()
+
+    def _fail_calls(self, code: str, message: str) -> None:
+        for entry in list(self._calls.values()):
+            if entry.failure is None:
+                entry.failure = CallFailed(code, message)
+            entry.scope.cancel()
+
+    async def _run(self) -> None:
+        backoff = Backoff()
+        while True:
+            self._set("connecting")
+            observations = HttpObservations()
+            try:
+                async with self._connect(observations) as connection:
+                    await self._serve(connection, backoff)
+                reason = connection.lost_reason or "the session ended"
+            except Exception as exc:
+                reason = describe_error(exc)
+                log.info("%s: connection failed: %s", self.config.id, reason)
+            finally:
+                self._connection = None
+            self._fail_calls(
+                ErrorCode.SESSION_LOST,
+                f"the session with {self.config.name} was lost ({reason}); the call was not retried",
+            )
+            delay = backoff.next_delay(hint=observations.retry_after_s)
+            self._set("error", error=reason, retry_at=time.time() + delay)
+            self._retry_now.clear()
+            with anyio.move_on_after(delay):
+                await self._retry_now.wait()
+
+    async def _serve(self, connection: Connection, backoff: Backoff) -> None:
+        self.tools = await connection.list_tools()
+        self.server_info = connection.server_info
+        self._connection = connection
+        backoff.reset()
+        self._set("connected")
+        await self._watch(connection)
+
+    @asynccontextmanager
+    async def _connect(self, observations: HttpObservations) -> AsyncIterator[Connection]:
+        if self.config.kind == "stdio":
+            await self._prepare_stdio()
+            async with open_connection(
+                self.config, transport="stdio", on_tools_changed=self._mark_tools_stale
+            ) as connection:
+                yield connection
+            return
+        for transport in self._transport_order():
+            self.transport = transport
+            try:
+                async with open_connection(
+                    self.config,
+                    transport=transport,
+                    on_tools_changed=self._mark_tools_stale,
+                    observations=observations,
+                ) as connection:
+                    self._remember_transport(transport)
+                    yield connection
+                return
+            except TransportUnsupported as exc:
+                log.info("%s: %s; trying the next transport", self.config.id, exc)
+                observations.first_status = None
+                last_unsupported = exc
+        raise last_unsupported
+
+    def _transport_order(self) -> list[ActiveTransport]:
+        choice = self.config.transport
+        if choice == "http":
+            return ["http"]
+        if choice == "sse":
+            return ["sse"]
+        return ["sse", "http"] if self.config.detected_transport == "sse" else ["http", "sse"]
+
+    def _remember_transport(self, transport: ActiveTransport) -> None:
+        if self.config.transport != "auto" or self.config.detected_transport == transport:
+            return
+        self.config = self.config.model_copy(update={"detected_transport": transport})
+        server_id = self.config.id
+
+        def remember(cfg: config_store.Config) -> None:
+            stored = cfg.server(server_id)
+            if stored is not None:
+                stored.detected_transport = transport  # type: ignore[assignment]
+
+        try:
+            config_store.update(remember)
+        except Exception as exc:  # remembering is an optimisation; never fail a connection over it
+            log.warning("%s: could not remember the transport: %s", server_id, exc)
+
+    async def _prepare_stdio(self) -> None:
+        if self.config.builtin == "sqlite" and self.config.db_path:
+            db = Path(self.config.db_path)
+            if not db.exists() and db == paths.sample_database():
+                from host.sqlite_server.sample import create_sample_database
+
+                await asyncio.to_thread(create_sample_database, db)
+
+    async def _mark_tools_stale(self) -> None:
+        # Runs inside the SDK's receive loop: only flag it, the watcher does the request.
+        self._tools_stale.set()
+
+    async def _watch(self, connection: Connection) -> None:
+        """Return once the session is lost; meanwhile refresh tools when told and check on the server."""
+        heartbeat = _heartbeat_interval()
+        while not connection.lost.is_set():
+            suspicious = False
+            with anyio.move_on_after(heartbeat):
+                async with anyio.create_task_group() as tg:
+
+                    async def wake_on(event: anyio.Event | asyncio.Event) -> None:
+                        await event.wait()
+                        tg.cancel_scope.cancel()
+
+                    tg.start_soon(wake_on, connection.lost)
+                    tg.start_soon(wake_on, connection.transport_error)
+                    tg.start_soon(wake_on, self._tools_stale)
+            if connection.lost.is_set():
+                return
+            if connection.transport_error.is_set():
+                connection.transport_error = anyio.Event()
+                suspicious = True
+            if self._tools_stale.is_set():
+                self._tools_stale.clear()
+                try:
+                    self.tools = await connection.list_tools()
+                    self._on_change()
+                    continue
+                except Exception as exc:
+                    log.info("%s: refreshing tools failed: %s", self.config.id, describe_error(exc))
+                    suspicious = True
+            try:
+                await connection.ping(3.0 if suspicious else 10.0)
+            except Exception as exc:
+                last = connection.last_transport_error
+                connection.mark_lost(last or f"no answer to a ping ({describe_error(exc)})")
