@@ -1,0 +1,180 @@
+"""The host as the browser sees it: hello first, one reply per request, and no input that can kill it."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from host import PROTOCOL_VERSION, __version__
+from host.protocol import REQUEST_ADAPTER, VERBS, Hello, Reply, Status
+from tests.support.host_process import ORIGIN
+
+
+def frame(body: bytes) -> bytes:
+    return struct.pack("=I", len(body)) + body
+
+
+@pytest.fixture
+def host(spawn_host):
+    host = spawn_host(servers=[])
+    host.wait_for(lambda e: e["type"] == "status")
+    return host
+
+
+def test_first_frame_is_hello_then_status(spawn_host):
+    host = spawn_host(servers=[])
+    host.wait_for(lambda e: e["type"] == "status")
+    hello, status = host.frames[0], host.frames[1]
+    assert hello == {"type": "hello", "protocol": PROTOCOL_VERSION, "host_version": __version__}
+    assert Hello.model_validate(hello) == Hello()
+    Status.model_validate(status)
+
+
+def test_default_configuration_offers_notion_and_the_sample_database(spawn_host):
+    host = spawn_host()
+    status = host.wait_for(lambda e: e["type"] == "status")
+    servers = {s["id"]: s for s in status["servers"]}
+    assert servers["notion"]["kind"] == "remote" and servers["notion"]["state"] == "disabled"
+    assert servers["sqlite"]["kind"] == "stdio" and servers["sqlite"]["enabled"] is True
+
+
+def test_ping_is_answered_with_a_reply_carrying_the_same_id(host):
+    reply = host.request("ping", id="abc")
+    Reply.model_validate(reply)
+    assert reply["id"] == "abc" and reply["ok"] is True and reply["result"]["pong"] is True
+
+
+def test_every_documented_verb_is_accepted_by_the_request_models():
+    assert set(VERBS) >= {
+        "ping", "status.get", "config.get", "server.add", "server.update", "server.remove",
+        "server.enable", "tools.list", "tool.call", "tool.cancel",
+    }  # fmt: skip
+    REQUEST_ADAPTER.validate_python({"type": "tool.call", "id": "1", "server": "s", "tool": "t"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (frame(b"garbage"), "invalid_json"),
+        (frame(b"[1]"), "not_an_object"),
+        (frame(b'{"id": "1"}'), "missing_type"),
+        (frame(b'{"type": "ping"}'), "missing_id"),
+        (frame(b'{"type": "ping", "id": 7}'), "missing_id"),
+        (frame(b"\xc3\x28"), "invalid_json"),
+    ],
+)
+def test_unusable_frames_get_an_error_and_the_host_keeps_serving(host, raw, code):
+    host.send_raw(raw)
+    # A frame with a usable id is answered by a reply to that id; anything else by an error event.
+    answer = host.reply("1") if b'"id": "1"' in raw else host.wait_for(lambda e: e["type"] == "error")
+    assert answer["error"]["code"] == code
+    assert host.result("ping")["pong"] is True
+
+
+def test_a_declared_length_over_64_mib_is_rejected_and_skipped(host):
+    size = 64 * 1024 * 1024 + 1
+    host.send_raw(struct.pack("=I", size) + b"\0" * size)
+    error = host.wait_for(lambda e: e["type"] == "error", timeout=30)
+    assert error["error"]["code"] == "frame_too_large"
+    assert host.result("ping")["pong"] is True
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "code", "words"),
+    [
+        ({"type": "no.such.verb"}, "unknown_verb", "no.such.verb"),
+        ({"type": "tool.call", "server": "ghost", "tool": "t"}, "unknown_server", "ghost"),
+        ({"type": "tool.call", "server": 5, "tool": "t"}, "invalid_arguments", "server"),
+        ({"type": "tool.call", "server": "x"}, "invalid_arguments", "tool"),
+        (
+            {"type": "tool.call", "server": "x", "tool": "t", "timeout_s": -1},
+            "invalid_arguments",
+            "timeout_s",
+        ),
+        ({"type": "tools.list", "server": "ghost"}, "unknown_server", "ghost"),
+        ({"type": "server.enable", "server": "ghost", "enabled": True}, "unknown_server", "ghost"),
+        ({"type": "server.add", "server": {"name": "x", "kind": "remote"}}, "invalid_arguments", "url"),
+        (
+            {"type": "server.add", "server": {"name": "x", "kind": "remote", "url": "ftp://x"}},
+            "invalid_arguments",
+            "http",
+        ),
+        ({"type": "server.add", "server": {"name": "x", "kind": "stdio"}}, "invalid_arguments", "command"),
+        ({"type": "tool.cancel", "call_id": "nothing"}, "unknown_call", "nothing"),
+        ({"type": "ping", "extra": 1}, "invalid_arguments", "extra"),
+    ],
+)
+def test_bad_requests_are_answered_with_an_error_that_names_the_cause(host, request_fields, code, words):
+    reply = host.request(request_fields.pop("type"), **request_fields)
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == code
+    assert words in reply["error"]["message"]
+    assert host.result("ping")["pong"] is True
+
+
+def test_truncated_frame_at_eof_shuts_down_cleanly(host):
+    host.send_raw(struct.pack("=I", 100) + b'{"type":')
+    assert host.close() < 2.0
+    assert host.proc.returncode == 0
+
+
+def test_eof_shuts_the_host_down_within_two_seconds(host):
+    assert host.close() < 2.0
+    assert host.proc.returncode == 0
+
+
+def test_a_foreign_origin_is_refused(spawn_host):
+    host = spawn_host(servers=[], origin="chrome-extension://abcdefghijklmnopabcdefghijklmnop/")
+    host.proc.wait(5)
+    assert host.proc.returncode != 0
+    host.closed.wait(5)
+    assert host.frames == [
+        {
+            "type": "error",
+            "error": {
+                "code": "forbidden_origin",
+                "message": "this host serves the Notion MCP Bridge extension only, not "
+                "chrome-extension://abcdefghijklmnopabcdefghijklmnop/",
+            },
+        }
+    ]
+
+
+def test_an_extra_extension_id_from_the_config_is_allowed(spawn_host, host_home):
+    from tests.support.host_process import write_config
+
+    write_config(host_home, [], allowed_extension_ids=["abcdefghijklmnopabcdefghijklmnop"])
+    host = spawn_host(origin="chrome-extension://abcdefghijklmnopabcdefghijklmnop/")
+    host.wait_for(lambda e: e["type"] == "status")
+    assert host.frames[0]["type"] == "hello"
+
+
+def test_config_get_returns_the_stored_configuration(host):
+    config = host.result("config.get")
+    assert config["servers"] == [] and config["version"] == 1
+
+
+def test_a_broken_config_file_is_set_aside_not_overwritten(spawn_host, host_home):
+    config_dir = host_home / "config"
+    config_dir.mkdir(parents=True)
+    (config_dir / "config.json").write_text('{"version": 1, "servers": [{"id": "BAD ID"}]}')
+    host = spawn_host()
+    status = host.wait_for(lambda e: e["type"] == "status")
+    assert "moved to config.json.broken-" in status["notices"][0]
+    aside = list(config_dir.glob("config.json.broken-*"))
+    assert len(aside) == 1 and json.loads(aside[0].read_text())["servers"][0]["id"] == "BAD ID"
+
+
+def test_origin_constant_matches_the_extension_manifest_key():
+    import base64
+    import hashlib
+    from pathlib import Path
+
+    from host import EXTENSION_ID
+
+    manifest = json.loads((Path(__file__).parents[1] / "extension" / "manifest.json").read_text())
+    digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
+    assert "".join(chr(ord("a") + int(c, 16)) for c in digest) == EXTENSION_ID
+    assert f"chrome-extension://{EXTENSION_ID}/" == ORIGIN
