@@ -5,6 +5,7 @@ Used by the integration tests and the benchmarks, standing in for the extension'
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -211,10 +212,8 @@ class HostProcess:
         """Close stdin as Chrome does when the port goes away; returns how long the host took to exit."""
         started = time.perf_counter()
         if self.proc.stdin and not self.proc.stdin.closed:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -228,10 +227,8 @@ class HostProcess:
 
     def __exit__(self, *exc: object) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(AssertionError):
                 self.close()
-            except AssertionError:
-                pass
 
 
 def write_config(home: Path, servers: list[dict[str, Any]], **extra: Any) -> Path:
