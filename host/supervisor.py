@@ -227,7 +227,27 @@ class Supervisor:
         self._connection = connection
         backoff.reset()
         self._set("connected")
-        await self._watch(connection)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._listen_for_tool_changes, connection)
+            await self._watch(connection)
+            tg.cancel_scope.cancel()
+
+    async def _listen_for_tool_changes(self, connection: Connection) -> None:
+        """On 2026-era sessions change events come over ``subscriptions/listen``; older servers send
+        ``notifications/tools/list_changed``, which the transport's message handler already catches."""
+        from mcp.client.subscriptions import ListenNotSupportedError
+
+        assert connection.client is not None
+        try:
+            async with connection.client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    self._tools_stale.set()
+        except ListenNotSupportedError:
+            return
+        except Exception as exc:
+            # A listen stream that breaks is a hint that the session broke: check now rather than at the
+            # next heartbeat.
+            connection.note_transport_error(exc)
 
     @asynccontextmanager
     async def _connect(self, observations: HttpObservations) -> AsyncIterator[Connection]:

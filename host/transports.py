@@ -28,6 +28,8 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types import CONNECTION_CLOSED
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from host.config import ServerConfig
 from host.protocol import ActiveTransport
@@ -173,9 +175,19 @@ class Connection:
         return await self.client.call_tool(name, arguments, read_timeout_seconds=timeout_s + 5)
 
     async def ping(self, timeout_s: float) -> None:
+        """Prove the server still answers. Any protocol answer counts, even an error: only silence or a
+        closed connection means the session is gone."""
         assert self.client is not None
         with anyio.fail_after(timeout_s):
-            await self.client.send_ping()
+            try:
+                if self.client.protocol_version in MODERN_PROTOCOL_VERSIONS:
+                    # 2026-era sessions have no ping; discovery is the cheapest request they all answer.
+                    await self.client.session.send_discover(self.client.protocol_version)
+                else:
+                    await self.client.send_ping()
+            except MCPError as exc:
+                if exc.code == CONNECTION_CLOSED:
+                    raise
 
 
 def _stderr_pipe(server_id: str, tail: deque[str]) -> tuple[Any, Callable[[], None]]:
