@@ -172,8 +172,29 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
-def start_reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Any]) -> None:
-    """Read frames on a thread and queue them for the loop; EOF queues the shutdown marker."""
+class _FrameProtocol(asyncio.Protocol):
+    """Frames straight off the stdin pipe, inside the event loop: no thread hop per request."""
+
+    def __init__(self, inbox: asyncio.Queue[Any]) -> None:
+        self._inbox = inbox
+        self._decoder = framing.FrameDecoder()
+
+    def data_received(self, data: bytes) -> None:
+        for item in self._decoder.feed(data):
+            self._inbox.put_nowait(item)
+
+    def eof_received(self) -> bool | None:
+        self._inbox.put_nowait(_EOF)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._inbox.put_nowait(_EOF)
+
+
+def _start_reader_thread(
+    stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Any]
+) -> None:
+    """Read frames on a thread and queue them for the loop; for stdin that is not a pipe (and Windows)."""
 
     def read_loop() -> None:
         while True:
@@ -189,7 +210,18 @@ def start_reader(stream: BinaryIO, loop: asyncio.AbstractEventLoop, inbox: async
     threading.Thread(target=read_loop, name="frame-reader", daemon=True).start()
 
 
+async def start_reader(stream: BinaryIO, inbox: asyncio.Queue[Any]) -> None:
+    loop = asyncio.get_running_loop()
+    if sys.platform != "win32":
+        try:
+            await loop.connect_read_pipe(lambda: _FrameProtocol(inbox), stream)
+            return
+        except (ValueError, OSError, NotImplementedError):
+            pass  # a regular file or a terminal: read it on a thread instead
+    _start_reader_thread(stream, loop, inbox)
+
+
 async def serve(writer: FrameWriter, stream: BinaryIO | None = None) -> None:
     inbox: asyncio.Queue[Any] = asyncio.Queue()
-    start_reader(stream or sys.stdin.buffer, asyncio.get_running_loop(), inbox)
+    await start_reader(stream or sys.stdin.buffer, inbox)
     await Host(writer).run(inbox)

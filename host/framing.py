@@ -61,19 +61,8 @@ def _discard(stream: BinaryIO, size: int) -> None:
         remaining -= len(part)
 
 
-def read_frame(stream: BinaryIO) -> dict[str, Any]:
-    """Read one frame and decode it to a JSON object.
-
-    Raises EndOfStream at a clean or mid-frame EOF, and FrameError for a frame that is too large, not JSON,
-    or not an object; after a FrameError the stream is positioned at the next frame.
-    """
-    header = _read_exactly(stream, _LENGTH.size)
-    (length,) = _LENGTH.unpack(header)
-    if length > MAX_INCOMING:
-        # Skip the body so the next frame is read from the right place.
-        _discard(stream, length)
-        raise FrameError("frame_too_large", f"frame of {length} bytes exceeds the {MAX_INCOMING}-byte limit")
-    body = _read_exactly(stream, length)
+def decode_body(body: bytes) -> dict[str, Any]:
+    """Decode one frame's body; FrameError when it is not UTF-8 JSON or not an object."""
     try:
         message = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -83,6 +72,72 @@ def read_frame(stream: BinaryIO) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise FrameError("not_an_object", f"frame must be a JSON object, got {type(message).__name__}")
     return message
+
+
+def _too_large(length: int) -> FrameError:
+    return FrameError("frame_too_large", f"frame of {length} bytes exceeds the {MAX_INCOMING}-byte limit")
+
+
+def read_frame(stream: BinaryIO) -> dict[str, Any]:
+    """Read one frame from a blocking stream and decode it to a JSON object.
+
+    Raises EndOfStream at a clean or mid-frame EOF, and FrameError for a frame that is too large, not JSON,
+    or not an object; after a FrameError the stream is positioned at the next frame.
+    """
+    header = _read_exactly(stream, _LENGTH.size)
+    (length,) = _LENGTH.unpack(header)
+    if length > MAX_INCOMING:
+        # Skip the body so the next frame is read from the right place.
+        _discard(stream, length)
+        raise _too_large(length)
+    return decode_body(_read_exactly(stream, length))
+
+
+class FrameDecoder:
+    """Incremental decoding for an event loop: feed bytes as they arrive, get whole messages back.
+
+    Yields each frame as a dict, or as a FrameError for a frame that cannot be used (the stream stays in
+    sync). An oversized frame is skipped as its bytes arrive, without being held in memory.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._skipping = 0
+        self._skipped_length = 0
+
+    @property
+    def mid_frame(self) -> bool:
+        return bool(self._buffer) or self._skipping > 0
+
+    def feed(self, data: bytes) -> list[dict[str, Any] | FrameError]:
+        out: list[dict[str, Any] | FrameError] = []
+        buffer = self._buffer
+        buffer += data
+        while True:
+            if self._skipping:
+                dropped = min(self._skipping, len(buffer))
+                del buffer[:dropped]
+                self._skipping -= dropped
+                if self._skipping:
+                    return out
+                out.append(_too_large(self._skipped_length))
+                continue
+            if len(buffer) < _LENGTH.size:
+                return out
+            (length,) = _LENGTH.unpack_from(buffer)
+            if length > MAX_INCOMING:
+                del buffer[: _LENGTH.size]
+                self._skipping = self._skipped_length = length
+                continue
+            end = _LENGTH.size + length
+            if len(buffer) < end:
+                return out
+            body = bytes(buffer[_LENGTH.size : end])
+            del buffer[:end]
+            try:
+                out.append(decode_body(body))
+            except FrameError as exc:
+                out.append(exc)
 
 
 def encode_frame(body: bytes) -> bytes:

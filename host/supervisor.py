@@ -13,6 +13,7 @@ because the server may already have carried them out.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import mcp_types as types
 
 from host import config as config_store
@@ -41,6 +43,7 @@ from host.transports import (
 log = logging.getLogger(__name__)
 
 DEFAULT_CALL_TIMEOUT_S = 120.0
+LISTEN_ACK_TIMEOUT_S = 10.0
 
 
 def _heartbeat_interval() -> float:
@@ -222,32 +225,45 @@ class Supervisor:
                 await self._retry_now.wait()
 
     async def _serve(self, connection: Connection, backoff: Backoff) -> None:
-        self.tools = await connection.list_tools()
-        self.server_info = connection.server_info
-        self._connection = connection
-        backoff.reset()
-        self._set("connected")
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._listen_for_tool_changes, connection)
+            # Listen before listing, so that no change between the two goes unnoticed.
+            # A server that never acknowledges must not keep the session from coming up.
+            with anyio.move_on_after(LISTEN_ACK_TIMEOUT_S):
+                await tg.start(self._listen_for_tool_changes, connection)
+            self.tools = await connection.list_tools()
+            self.server_info = connection.server_info
+            self._connection = connection
+            backoff.reset()
+            self._set("connected")
+            # The SDK imports jsonschema on the first tool result it validates, which takes most of a
+            # second; do it now, off the loop, instead of inside the person's first call.
+            tg.start_soon(asyncio.to_thread, importlib.import_module, "jsonschema")
             await self._watch(connection)
             tg.cancel_scope.cancel()
 
-    async def _listen_for_tool_changes(self, connection: Connection) -> None:
+    async def _listen_for_tool_changes(
+        self, connection: Connection, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """On 2026-era sessions change events come over ``subscriptions/listen``; older servers send
         ``notifications/tools/list_changed``, which the transport's message handler already catches."""
         from mcp.client.subscriptions import ListenNotSupportedError
 
         assert connection.client is not None
+        started = False
         try:
             async with connection.client.listen(tools_list_changed=True) as subscription:
+                task_status.started()
+                started = True
                 async for _event in subscription:
                     self._tools_stale.set()
         except ListenNotSupportedError:
-            return
+            pass
         except Exception as exc:
             # A listen stream that breaks is a hint that the session broke: check now rather than at the
             # next heartbeat.
             connection.note_transport_error(exc)
+        if not started:
+            task_status.started()
 
     @asynccontextmanager
     async def _connect(self, observations: HttpObservations) -> AsyncIterator[Connection]:

@@ -158,3 +158,35 @@ def test_claim_stdout_moves_stray_prints_to_stderr():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env={**os.environ})
     assert done.stdout == frame(b'{"type":"hello"}')
     assert b"stray" in done.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(messages, min_size=1, max_size=6), st.lists(st.integers(1, 50), min_size=1, max_size=20))
+def test_the_incremental_decoder_gives_the_same_messages_however_the_bytes_are_split(sent, cuts):
+    data = b"".join(frame(framing.dumps(m)) for m in sent)
+    decoder = framing.FrameDecoder()
+    received, position, i = [], 0, 0
+    while position < len(data):
+        step = cuts[i % len(cuts)]
+        received += decoder.feed(data[position : position + step])
+        position += step
+        i += 1
+    assert received == sent
+    assert not decoder.mid_frame
+
+
+def test_the_incremental_decoder_skips_oversized_and_bad_frames_and_stays_in_sync():
+    decoder = framing.FrameDecoder()
+    oversized = MAX_INCOMING + 10
+    out = decoder.feed(struct.pack("=I", oversized))
+    for _ in range(oversized // (1024 * 1024) + 1):
+        out += decoder.feed(b"\0" * min(1024 * 1024, oversized))
+        oversized -= 1024 * 1024
+        if oversized <= 0:
+            break
+    out += decoder.feed(frame(b"nope") + frame(b'{"type":"ping","id":"1"}'))
+    assert [getattr(o, "code", o) for o in out] == [
+        "frame_too_large",
+        "invalid_json",
+        {"type": "ping", "id": "1"},
+    ]

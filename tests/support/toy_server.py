@@ -11,6 +11,7 @@ exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -63,10 +64,8 @@ async def grow(name: str, ctx: Context) -> str:
 
     server.add_tool(added, name=name, description="added at run time")
     await ctx.notify_tools_changed()
-    try:
+    with contextlib.suppress(Exception):  # 2026-era sessions have no such notification: listen carries it
         await ctx.request_context.session.send_tool_list_changed()
-    except Exception:
-        pass  # a 2026-era session has no such notification; the listen stream above carries it
     return f"added {name}"
 
 

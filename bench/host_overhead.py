@@ -1,0 +1,216 @@
+"""What the host costs on top of talking to an MCP server directly, side by side in one run.
+
+    python -m bench.host_overhead [--calls 300] [--spawns 20] [--rounds 3]
+
+Prints one JSON object: start-up (spawn -> first frame), tool-call round trip through the host vs a direct SDK
+client to the same local server (medians, added latency, ratio), 32 concurrent calls through one port vs
+direct (throughput, ratio), a 10 MiB result's time, and the host's peak RSS. Targets from the issue are
+printed beside each figure; nothing here asserts on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support.host_process import ORIGIN, HostProcess, write_config
+from tests.support.processes import ToyServer
+
+CONCURRENCY = 32
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def measure_first_frame(spawns: int) -> list[float]:
+    times = []
+    for _ in range(spawns):
+        with tempfile.TemporaryDirectory() as home:
+            write_config(Path(home), [])
+            host = HostProcess(Path(home))
+            deadline = time.monotonic() + 10
+            while host.first_frame_at is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert host.first_frame_at is not None
+            times.append((host.first_frame_at - host.started_at) * 1000)
+            host.close()
+    return times
+
+
+async def direct_sequential(url: str, calls: int) -> list[float]:
+    from mcp import Client
+
+    async with Client(url) as client:
+        for _ in range(20):
+            await client.call_tool("echo", {"text": "warm"})
+        times = []
+        for i in range(calls):
+            started = time.perf_counter()
+            await client.call_tool("echo", {"text": f"call {i}"})
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
+
+async def direct_concurrent(url: str, per_worker: int) -> float:
+    from mcp import Client
+
+    async with Client(url) as client:
+        await client.call_tool("echo", {"text": "warm"})
+
+        async def worker(n: int) -> None:
+            for i in range(per_worker):
+                await client.call_tool("echo", {"text": f"{n}-{i}"})
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(n) for n in range(CONCURRENCY)))
+        return CONCURRENCY * per_worker / (time.perf_counter() - started)
+
+
+def host_sequential(home: Path, calls: int) -> list[float]:
+    """Round trips through a host driven by a plain blocking loop on one thread, the way Chrome's own
+    C++ port reads: no reader thread or queue in the measuring process to add hops of its own."""
+    env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_HEARTBEAT_S": "15"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host", ORIGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    out, inp = proc.stdout, proc.stdin
+
+    def read() -> dict:
+        (length,) = struct.unpack("=I", out.read(4))
+        return json.loads(out.read(length))
+
+    def call(request_id: str, text: str) -> dict:
+        body = json.dumps(
+            {
+                "type": "tool.call",
+                "id": request_id,
+                "server": "toy",
+                "tool": "echo",
+                "arguments": {"text": text},
+            }
+        ).encode()
+        inp.write(struct.pack("=I", len(body)) + body)
+        inp.flush()
+        while True:
+            message = read()
+            if message.get("id") == request_id:
+                assert message["ok"], message
+                return message
+
+    while True:  # until the toy server is connected
+        message = read()
+        if message["type"] == "status" and message["servers"][0]["state"] == "connected":
+            break
+    for i in range(20):
+        call(f"w{i}", "warm")
+    times = []
+    for i in range(calls):
+        started = time.perf_counter()
+        call(f"c{i}", f"call {i}")
+        times.append((time.perf_counter() - started) * 1000)
+    inp.close()
+    proc.wait(5)
+    return times
+
+
+def host_concurrent(host: HostProcess, per_worker: int) -> float:
+    """CONCURRENCY workers, each making calls one after another through the one port, as the direct workers do."""
+
+    def worker(n: int) -> None:
+        for i in range(per_worker):
+            host.result("tool.call", server="toy", tool="echo", arguments={"text": f"{n}-{i}"})
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        list(pool.map(worker, range(CONCURRENCY)))
+    return CONCURRENCY * per_worker / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--spawns", type=int, default=20)
+    parser.add_argument("--per-worker", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    first_frames = measure_first_frame(args.spawns)
+
+    server = ToyServer("http").start()
+    direct_times: list[float] = []
+    host_times: list[float] = []
+    direct_rates: list[float] = []
+    host_rates: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            write_config(Path(home), [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}])
+            host = HostProcess(Path(home), heartbeat_s=15)
+            host.wait_state("toy", "connected")
+            # Alternate the two paths so that whatever else the machine does hits both alike.
+            for _ in range(args.rounds):
+                direct_times += asyncio.run(direct_sequential(server.url, args.calls))
+                host_times += host_sequential(Path(home), args.calls)
+                direct_rates.append(asyncio.run(direct_concurrent(server.url, args.per_worker)))
+                host_rates.append(host_concurrent(host, args.per_worker))
+            started = time.perf_counter()
+            big = host.result("tool.call", server="toy", tool="big", arguments={"mib": 10}, timeout=60)
+            big_s = time.perf_counter() - started
+            assert len(big["content"][0]["text"]) == 10 * 1024 * 1024
+            rss = peak_rss_mib(host.proc.pid)
+            host.close()
+    finally:
+        server.kill()
+    direct_rate = statistics.median(direct_rates)
+    host_rate = statistics.median(host_rates)
+
+    direct_median = statistics.median(direct_times)
+    host_median = statistics.median(host_times)
+    report = {
+        "first_frame_ms": {
+            "median": round(statistics.median(first_frames), 1),
+            "max": round(max(first_frames), 1),
+            "samples": len(first_frames),
+            "target_ms": 100,
+        },
+        "tool_call_round_trip_ms": {
+            "direct_median": round(direct_median, 3),
+            "host_median": round(host_median, 3),
+            "added_median": round(host_median - direct_median, 3),
+            "ratio": round(host_median / direct_median, 3),
+            "calls": len(host_times),
+            "target": {"added_ms": 0.5, "ratio": 1.10},
+        },
+        "concurrent_calls_per_s": {
+            "concurrency": CONCURRENCY,
+            "direct": round(direct_rate, 1),
+            "host": round(host_rate, 1),
+            "ratio": round(host_rate / direct_rate, 3),
+            "rounds": args.rounds,
+            "target_ratio": 0.90,
+        },
+        "ten_mib_result": {"seconds": round(big_s, 3), "target_s": 1.0, "host_peak_rss_mib": rss},
+        "python": sys.version.split()[0],
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
