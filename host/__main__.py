@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from host.app import serve
 
     try:
-        asyncio.run(serve(writer))
+        asyncio.run(serve(writer, origin))
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,12 +14,13 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
+from host import EXTENSION_ID, framing
 from host import config as config_store
-from host import framing
 from host.actions import HANDLERS
 from host.actions.errors import ActionError
 from host.config import Config, ServerConfig
 from host.framing import EndOfStream, FrameError, FrameWriter
+from host.oauth.manager import AuthManager
 from host.protocol import REQUEST_ADAPTER, ErrorCode, error_event, reply_error, reply_ok
 from host.supervisor import Supervisor
 
@@ -27,14 +28,20 @@ log = logging.getLogger(__name__)
 
 #: How long shutdown may take before children and sessions are abandoned to the OS.
 SHUTDOWN_GRACE_S = 1.5
+#: How long remote servers wait for the extension's hello (its browser profile) before starting anyway.
+PROFILE_GRACE_S = 1.0
 
 _EOF = object()
 
 
 class Host:
-    def __init__(self, writer: FrameWriter) -> None:
+    def __init__(self, writer: FrameWriter, origin: str | None = None) -> None:
         self.writer = writer
         self.notices: list[str] = []
+        extension_id = origin.removeprefix("chrome-extension://").strip("/") if origin else EXTENSION_ID
+        self.auth = AuthManager(self.send, extension_id or EXTENSION_ID)
+        self.auth.on_credentials_changed = lambda _server_id: self.status_changed()
+        self._remote_started = False
         try:
             self.config: Config = config_store.load()
         except config_store.ConfigError as exc:
@@ -47,7 +54,7 @@ class Host:
     # --- servers -----------------------------------------------------------------------------------
 
     def add_supervisor(self, server: ServerConfig, *, announce: bool = True) -> None:
-        supervisor = Supervisor(server, self.status_changed)
+        supervisor = Supervisor(server, self.status_changed, self.auth)
         self.supervisors[server.id] = supervisor
         if announce:
             self.status_changed()
@@ -57,6 +64,23 @@ class Host:
         supervisor = self.supervisors.pop(server_id)
         await supervisor.stop()
         self.status_changed()
+
+    def _start_remote(self) -> None:
+        if self._remote_started:
+            return
+        self._remote_started = True
+        for supervisor in self.supervisors.values():
+            if supervisor.config.kind == "remote":
+                supervisor.start()
+
+    def set_profile(self, profile_id: str) -> None:
+        changed = profile_id != self.auth.profile_id
+        self.auth.profile_id = profile_id
+        if changed and self._remote_started:
+            for supervisor in self.supervisors.values():
+                if supervisor.config.kind == "remote" and supervisor.state in ("needs_auth", "error"):
+                    supervisor.retry_now()
+        self._start_remote()
 
     def supervisor(self, server_id: str) -> Supervisor:
         try:
@@ -73,7 +97,7 @@ class Host:
         return {
             "type": "status",
             "servers": [s.snapshot() for s in self.supervisors.values()],
-            "notices": list(self.notices),
+            "notices": [*self.notices, *self.auth.notices()],
         }
 
     def status_changed(self) -> None:
@@ -139,10 +163,14 @@ class Host:
 
     async def run(self, inbox: asyncio.Queue[Any]) -> None:
         for server in self.config.servers:
-            self.supervisors[server.id] = Supervisor(server, self.status_changed)
+            self.supervisors[server.id] = Supervisor(server, self.status_changed, self.auth)
         self.status_changed()
         for supervisor in self.supervisors.values():
-            supervisor.start()
+            if supervisor.config.kind == "stdio":
+                supervisor.start()
+        # Remote servers may hold tokens of a particular browser profile; the extension names its profile in
+        # its first request. Wait briefly for it rather than sign in with the wrong profile's tokens.
+        asyncio.get_running_loop().call_later(PROFILE_GRACE_S, self._start_remote)
         while True:
             item = await inbox.get()
             if item is _EOF:
@@ -156,6 +184,7 @@ class Host:
     async def shutdown(self) -> None:
         for task in list(self._requests.values()):
             task.cancel()
+        self.auth.browser.cancel_all("the host is shutting down")
         stops = [supervisor.stop() for supervisor in self.supervisors.values()]
         _done, pending = await asyncio.wait(
             [asyncio.ensure_future(stop) for stop in stops] or [asyncio.ensure_future(asyncio.sleep(0))],
@@ -221,7 +250,7 @@ async def start_reader(stream: BinaryIO, inbox: asyncio.Queue[Any]) -> None:
     _start_reader_thread(stream, loop, inbox)
 
 
-async def serve(writer: FrameWriter, stream: BinaryIO | None = None) -> None:
+async def serve(writer: FrameWriter, origin: str | None = None, stream: BinaryIO | None = None) -> None:
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     await start_reader(stream or sys.stdin.buffer, inbox)
-    await Host(writer).run(inbox)
+    await Host(writer, origin).run(inbox)

@@ -41,6 +41,8 @@ class ErrorCode:
     SERVER_ERROR = "server_error"
     CONFIG_ERROR = "config_error"
     FORBIDDEN_ORIGIN = "forbidden_origin"
+    NEEDS_AUTH = "needs_auth"
+    UNKNOWN_AUTH = "unknown_auth"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL = "internal"
 
@@ -109,6 +111,15 @@ class Status(_Message):
     """Host-wide conditions the person should know about (e.g. a configuration file that was set aside)."""
 
 
+class AuthOpen(_Message):
+    """Ask the extension to run the browser step of OAuth (``chrome.identity.launchWebAuthFlow``)."""
+
+    type: Literal["auth.open"] = "auth.open"
+    server: str
+    auth_id: str
+    url: str
+
+
 class Chunk(_Message):
     """A slice of a message whose encoding exceeds Chrome's 1 MiB limit; see host.framing.split_message."""
 
@@ -128,6 +139,13 @@ class _Request(_Message):
 
 class Ping(_Request):
     type: Literal["ping"]
+
+
+class HelloRequest(_Request):
+    """The extension's first request: which browser profile this is, so tokens are kept per profile."""
+
+    type: Literal["hello"]
+    profile_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class StatusGet(_Request):
@@ -192,6 +210,29 @@ class ServerEnable(_Request):
     enabled: bool
 
 
+class ServerConnect(_Request):
+    """Enable and connect now; the browser step of OAuth may run if the server wants a sign-in."""
+
+    type: Literal["server.connect"]
+    server: str
+
+
+class ServerDisconnect(_Request):
+    """Disable, revoke the tokens where the server allows it, and forget tokens and registration."""
+
+    type: Literal["server.disconnect"]
+    server: str
+
+
+class AuthResult(_Request):
+    """The extension's answer to ``auth.open``: where the sign-in window ended up, or why it did not."""
+
+    type: Literal["auth.result"]
+    auth_id: str
+    redirect_url: str | None = None
+    error: str | None = None
+
+
 class ToolsList(_Request):
     type: Literal["tools.list"]
     server: str
@@ -212,14 +253,35 @@ class ToolCancel(_Request):
     """The ``id`` of the ``tool.call`` request to cancel."""
 
 
+_REQUEST_MODELS = (
+    Ping,
+    HelloRequest,
+    StatusGet,
+    ConfigGet,
+    ServerAdd,
+    ServerUpdate,
+    ServerRemove,
+    ServerEnable,
+    ServerConnect,
+    ServerDisconnect,
+    AuthResult,
+    ToolsList,
+    ToolCall,
+    ToolCancel,
+)
+
 Request = Annotated[
     Ping
+    | HelloRequest
     | StatusGet
     | ConfigGet
     | ServerAdd
     | ServerUpdate
     | ServerRemove
     | ServerEnable
+    | ServerConnect
+    | ServerDisconnect
+    | AuthResult
     | ToolsList
     | ToolCall
     | ToolCancel,
@@ -231,18 +293,7 @@ REQUEST_ADAPTER: TypeAdapter[Request] = TypeAdapter(Request)
 #: Every verb the host answers, in the order docs/protocol.md lists them.
 VERBS: tuple[str, ...] = tuple(
     model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (
-        Ping,
-        StatusGet,
-        ConfigGet,
-        ServerAdd,
-        ServerUpdate,
-        ServerRemove,
-        ServerEnable,
-        ToolsList,
-        ToolCall,
-        ToolCancel,
-    )
+    for model in _REQUEST_MODELS
 )
 
 

@@ -31,6 +31,8 @@ from host import config as config_store
 from host import paths
 from host.backoff import Backoff
 from host.config import ServerConfig
+from host.oauth.manager import AuthManager
+from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
 from host.protocol import ActiveTransport, ErrorCode, ServerState
 from host.transports import (
     Connection,
@@ -66,10 +68,35 @@ class _InFlight:
     failure: CallFailed | None = None
 
 
+def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first ``kind`` among an exception's group members and causes: how an error raised inside the
+    HTTP auth flow reaches us, wrapped by anyio task groups and the transport."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+    return None
+
+
 class Supervisor:
-    def __init__(self, server: ServerConfig, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, server: ServerConfig, on_change: Callable[[], None], auth: AuthManager | None = None
+    ) -> None:
         self.config = server
         self._on_change = on_change
+        self._auth = auth
+        self._interactive = False
+        self._attempt_done = asyncio.Event()
         self.state: ServerState = "connecting" if server.enabled else "disabled"
         self.error: str | None = None
         self.retry_at: float | None = None
@@ -83,6 +110,7 @@ class Supervisor:
         self._calls: dict[str, _InFlight] = {}
         self._retry_now = asyncio.Event()
         self._tools_stale = asyncio.Event()
+        self._lost_to_auth: BaseException | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -118,13 +146,36 @@ class Supervisor:
         """Skip the rest of the backoff wait (the person pressed Connect)."""
         self._retry_now.set()
 
+    async def connect_interactive(self, timeout_s: float) -> dict[str, Any]:
+        """Connect now, letting this attempt open the sign-in window if the server asks for one.
+
+        Returns once that attempt has ended, connected or not, with the server's status entry.
+        """
+        self._interactive = True
+        self._attempt_done.clear()
+        if self._task is None:
+            self.start()
+        else:
+            self.retry_now()
+        with anyio.move_on_after(timeout_s):
+            await self._attempt_done.wait()
+        return self.snapshot()
+
+    def display_name(self) -> str:
+        """The card's name: the workspace's own name when the sign-in told us which workspace it is."""
+        if self._auth is not None and self.config.kind == "remote":
+            credentials = self._auth.refresher(self.config.id).cached()
+            if credentials is not None and credentials.workspace_name:
+                return f"{self.config.name} · {credentials.workspace_name}"
+        return self.config.name
+
     # --- what the extension asks -------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
         info = self.server_info
         return {
             "id": self.config.id,
-            "name": self.config.name,
+            "name": self.display_name(),
             "kind": self.config.kind,
             "enabled": self.config.enabled,
             "transport": self.transport,
@@ -205,22 +256,34 @@ class Supervisor:
         while True:
             self._set("connecting")
             observations = HttpObservations()
+            needs_auth: BaseException | None = None
             try:
                 async with self._connect(observations) as connection:
                     await self._serve(connection, backoff)
                 reason = connection.lost_reason or "the session ended"
+                needs_auth = self._lost_to_auth
             except Exception as exc:
-                reason = describe_error(exc)
+                needs_auth = find_cause(exc, NeedsAuthorization)
+                reason = str(needs_auth) if needs_auth else describe_error(exc)
                 log.info("%s: connection failed: %s", self.config.id, reason)
             finally:
                 self._connection = None
+                self._lost_to_auth = None
+                self._interactive = False
             self._fail_calls(
                 ErrorCode.SESSION_LOST,
                 f"the session with {self.config.name} was lost ({reason}); the call was not retried",
             )
+            self._retry_now.clear()
+            if needs_auth is not None:
+                # Only the person can fix this: wait for Connect rather than retrying on a timer.
+                self._set("needs_auth", error=str(needs_auth))
+                self._attempt_done.set()
+                await self._retry_now.wait()
+                continue
             delay = backoff.next_delay(hint=observations.retry_after_s)
             self._set("error", error=reason, retry_at=time.time() + delay)
-            self._retry_now.clear()
+            self._attempt_done.set()
             with anyio.move_on_after(delay):
                 await self._retry_now.wait()
 
@@ -234,7 +297,9 @@ class Supervisor:
             self.server_info = connection.server_info
             self._connection = connection
             backoff.reset()
+            self._interactive = False
             self._set("connected")
+            self._attempt_done.set()
             # The SDK imports jsonschema on the first tool result it validates, which takes most of a
             # second; do it now, off the loop, instead of inside the person's first call.
             tg.start_soon(asyncio.to_thread, importlib.import_module, "jsonschema")
@@ -274,6 +339,10 @@ class Supervisor:
             ) as connection:
                 yield connection
             return
+        auth = None
+        if self._auth is not None:
+            auth = self._auth.auth_for(self.config, interactive=self._interactive)
+            await auth.prepare()
         for transport in self._transport_order():
             self.transport = transport
             try:
@@ -282,6 +351,7 @@ class Supervisor:
                     transport=transport,
                     on_tools_changed=self._mark_tools_stale,
                     observations=observations,
+                    auth=auth,
                 ) as connection:
                     self._remember_transport(transport)
                     yield connection
@@ -324,6 +394,21 @@ class Supervisor:
 
                 await asyncio.to_thread(create_sample_database, db)
 
+    async def _refresh_if_due(self, connection: Connection) -> None:
+        """Refresh an idle session's token ahead of expiry, so the next call never waits on it."""
+        if self._auth is None or self.config.kind != "remote":
+            return
+        refresher = self._auth.refresher(self.config.id)
+        if not refresher.due():
+            return
+        try:
+            await refresher.refresh(force=False)
+        except NeedsAuthorization as exc:
+            self._lost_to_auth = exc
+            connection.mark_lost(str(exc))
+        except (RefreshDeferred, ClientRejected) as exc:
+            log.info("%s: refresh deferred: %s", self.config.id, exc)
+
     async def _mark_tools_stale(self) -> None:
         # Runs inside the SDK's receive loop: only flag it, the watcher does the request.
         self._tools_stale.set()
@@ -357,6 +442,9 @@ class Supervisor:
                 except Exception as exc:
                     log.info("%s: refreshing tools failed: %s", self.config.id, describe_error(exc))
                     suspicious = True
+            await self._refresh_if_due(connection)
+            if connection.lost.is_set():
+                return
             try:
                 await connection.ping(3.0 if suspicious else 10.0)
             except Exception as exc:

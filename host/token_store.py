@@ -49,6 +49,12 @@ class Credentials(BaseModel):
     """The OAuth client registration (client_id, and client_secret for confidential clients)."""
     workspace_name: str | None = None
     workspace_id: str | None = None
+    # Where to refresh and revoke, remembered from the authorization server's metadata at sign-in, so a
+    # restarted host can refresh without rediscovering.
+    issuer: str | None = None
+    token_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    resource: str | None = None
 
     def secrets(self) -> list[str]:
         """The values that must never appear in a frame or a log line."""

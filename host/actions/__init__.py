@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from host.actions import servers, status, tools
+from host.actions import auth, servers, status, tools
 
 if TYPE_CHECKING:
     from host.app import Host
@@ -18,6 +18,10 @@ Handler = Callable[["Host", Any], Awaitable[Any]]
 
 HANDLERS: dict[str, Handler] = {
     "ping": status.ping,
+    "hello": auth.hello,
+    "auth.result": auth.auth_result,
+    "server.connect": auth.server_connect,
+    "server.disconnect": auth.server_disconnect,
     "status.get": status.status_get,
     "config.get": status.config_get,
     "server.add": servers.server_add,

@@ -1,0 +1,1 @@
+"""OAuth for remote MCP servers: the flow (SDK), the browser step (extension), refresh (ours), storage."""

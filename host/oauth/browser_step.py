@@ -1,0 +1,84 @@
+"""The one part of OAuth that needs a person: the consent page, opened by the extension.
+
+The host sends ``auth.open {server, auth_id, url}``; the extension runs ``chrome.identity.launchWebAuthFlow`` and
+answers ``auth.result {auth_id, redirect_url}`` or ``auth.result {auth_id, error}``. Every way this can end
+without a code — the person cancels, denies, lets it sit, or the answer does not belong to our request — ends in
+``NeedsAuthorization`` with words that say which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from host.oauth.refresher import NeedsAuthorization
+
+#: How long the consent window may stay open.
+BROWSER_STEP_TIMEOUT_S = 300.0
+
+
+def redirect_uri(extension_id: str, server_id: str) -> str:
+    """What ``chrome.identity.getRedirectURL("oauth/<server>")`` returns for our extension."""
+    return f"https://{extension_id}.chromiumapp.org/oauth/{server_id}"
+
+
+class BrowserStep:
+    def __init__(
+        self, send: Callable[[dict[str, Any]], None], timeout_s: float = BROWSER_STEP_TIMEOUT_S
+    ) -> None:
+        self._send = send
+        self._timeout_s = timeout_s
+        self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+
+    async def run(self, server_id: str, url: str) -> tuple[str, str | None, str | None]:
+        """Open ``url`` in the browser and return (code, state, iss) from where it redirected to."""
+        auth_id = secrets.token_urlsafe(12)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[auth_id] = (server_id, future)
+        self._send({"type": "auth.open", "server": server_id, "auth_id": auth_id, "url": url})
+        try:
+            answer = await asyncio.wait_for(future, self._timeout_s)
+        except TimeoutError:
+            raise NeedsAuthorization(
+                f"the sign-in window was not completed within {self._timeout_s / 60:g} minutes"
+            ) from None
+        finally:
+            self._pending.pop(auth_id, None)
+        if answer.get("error"):
+            raise NeedsAuthorization(f"sign-in did not finish: {answer['error']}")
+        return _parse_redirect(str(answer.get("redirect_url") or ""))
+
+    def answer(self, auth_id: str, redirect_url: str | None, error: str | None) -> bool:
+        """Deliver the extension's ``auth.result``. False when no sign-in with that id is waiting."""
+        pending = self._pending.get(auth_id)
+        if pending is None or pending[1].done():
+            return False
+        pending[1].set_result({"redirect_url": redirect_url, "error": error})
+        return True
+
+    def cancel_all(self, reason: str) -> None:
+        for _, future in self._pending.values():
+            if not future.done():
+                future.set_result({"error": reason})
+
+
+def _parse_redirect(redirect_url: str) -> tuple[str, str | None, str | None]:
+    query = parse_qs(urlsplit(redirect_url).query)
+
+    def first(name: str) -> str | None:
+        values = query.get(name)
+        return values[0] if values else None
+
+    error = first("error")
+    if error == "access_denied":
+        raise NeedsAuthorization("access was denied on the consent page")
+    if error:
+        detail = first("error_description")
+        raise NeedsAuthorization(f"the sign-in server refused: {error}" + (f" ({detail})" if detail else ""))
+    code = first("code")
+    if not code:
+        raise NeedsAuthorization("the sign-in finished without an authorization code")
+    return code, first("state"), first("iss")

@@ -1,0 +1,107 @@
+"""The host's OAuth state: which browser profile is asking, where tokens live, sign-ins in progress."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from host.config import ServerConfig
+from host.oauth.browser_step import BrowserStep, redirect_uri
+from host.oauth.refresher import TokenRefresher
+from host.token_store import FILE_ONLY_NOTICE, TokenStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROFILE = "default"
+
+
+class AuthManager:
+    def __init__(self, send: Callable[[dict[str, Any]], None], extension_id: str) -> None:
+        self.extension_id = extension_id
+        self.profile_id = DEFAULT_PROFILE
+        self.browser = BrowserStep(send)
+        self._store: TokenStore | None = None
+        self._refreshers: dict[tuple[str, str], TokenRefresher] = {}
+        self.on_credentials_changed: Callable[[str], None] | None = None
+
+    @property
+    def store(self) -> TokenStore:
+        if self._store is None:
+            self._store = TokenStore()
+        return self._store
+
+    def notices(self) -> list[str]:
+        return [FILE_ONLY_NOTICE] if self.store.backend.file_only else []
+
+    def refresher(self, server_id: str) -> TokenRefresher:
+        key = (self.profile_id, server_id)
+        if key not in self._refreshers:
+
+            def changed(_credentials: Any, server_id: str = server_id) -> None:
+                if self.on_credentials_changed is not None:
+                    self.on_credentials_changed(server_id)
+
+            self._refreshers[key] = TokenRefresher(
+                self.store, self.profile_id, server_id, on_refreshed=changed
+            )
+        return self._refreshers[key]
+
+    def auth_for(self, server: ServerConfig, *, interactive: bool) -> Any:
+        """The httpx2 Auth for one connection attempt to ``server``."""
+        from host.oauth.auth import BridgeAuth
+
+        assert server.url
+        browser_step = (lambda url: self.browser.run(server.id, url)) if interactive else None
+        return BridgeAuth(
+            server_url=server.url,
+            redirect_uri=redirect_uri(self.extension_id, server.id),
+            refresher=self.refresher(server.id),
+            browser_step=browser_step,
+            client_id=server.client_id,
+        )
+
+    async def revoke_and_forget(self, server_id: str) -> bool:
+        """Revoke the tokens where the server offers revocation, then forget tokens and registration.
+
+        Returns whether the server confirmed a revocation. Forgetting happens either way: a person who
+        disconnects expects nothing left behind on this machine.
+        """
+        refresher = self.refresher(server_id)
+        credentials = await refresher.load()
+        revoked = False
+        if credentials is not None and credentials.revocation_endpoint and credentials.client_info:
+            revoked = await _revoke(credentials)
+        await refresher.forget()
+        return revoked
+
+
+async def _revoke(credentials: Any) -> bool:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    info = credentials.client_info
+    secret = info.get("client_secret")
+    method = info.get("token_endpoint_auth_method") or ("client_secret_post" if secret else "none")
+    ok = True
+    try:
+        async with AsyncOAuth2Client(
+            client_id=info["client_id"],
+            client_secret=secret,
+            revocation_endpoint_auth_method=method,
+            timeout=10,
+        ) as client:
+            for token, hint in (
+                (credentials.refresh_token, "refresh_token"),
+                (credentials.access_token, "access_token"),
+            ):
+                if token:
+                    response = await client.revoke_token(
+                        credentials.revocation_endpoint, token=token, token_type_hint=hint
+                    )
+                    ok = ok and response.status_code == 200
+    except Exception as exc:
+        log.info("revocation failed: %s", type(exc).__name__)
+        return False
+    await asyncio.sleep(0)
+    return ok

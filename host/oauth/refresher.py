@@ -1,0 +1,195 @@
+"""Keeping one server's access token fresh, from any number of host processes at once.
+
+Refresh tokens rotate: using one invalidates it, and of two concurrent refreshes only the first succeeds. So
+every refresh happens under an in-process lock and a cross-process file lock, and re-reads storage inside
+them: a host that waited while another refreshed finds fresh tokens and does not refresh again.
+
+The refresh request itself goes through authlib; the SDK's own refresh path is kept out of the way because
+it forgets the token's expiry across restarts (python-sdk 1318 / 3250).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from filelock import AsyncFileLock
+
+from host import paths
+from host.token_store import Credentials, TokenStore
+
+log = logging.getLogger(__name__)
+
+#: Refresh once this share of the lifetime has passed...
+REFRESH_AT_SHARE = 0.8
+#: ...or this long before expiry, whichever comes sooner.
+REFRESH_MARGIN_S = 300.0
+
+
+class NeedsAuthorization(Exception):
+    """The person has to sign in (again); the message says why, in words."""
+
+
+class RefreshDeferred(Exception):
+    """The authorization server could not refresh now (network, 5xx, temporarily_unavailable): back off."""
+
+
+class ClientRejected(Exception):
+    """The authorization server no longer knows our client (invalid_client): register again."""
+
+
+def refresh_due_at(credentials: Credentials) -> float | None:
+    if credentials.expires_at is None:
+        return None
+    issued = credentials.issued_at or credentials.expires_at - 3600
+    lifetime = max(credentials.expires_at - issued, 0.0)
+    return min(issued + lifetime * REFRESH_AT_SHARE, credentials.expires_at - REFRESH_MARGIN_S)
+
+
+def credentials_from_token_response(
+    token: dict[str, Any], previous: Credentials | None, now: float | None = None
+) -> Credentials:
+    now = time.time() if now is None else now
+    expires_in = token.get("expires_in")
+    base = previous.model_dump() if previous else {}
+    base.update(
+        access_token=token["access_token"],
+        # A server that does not rotate omits refresh_token: keep the one we have.
+        refresh_token=token.get("refresh_token") or (previous.refresh_token if previous else None),
+        token_type=str(token.get("token_type") or "Bearer").title(),
+        scope=token.get("scope") or (previous.scope if previous else None),
+        issued_at=now,
+        expires_at=now + float(expires_in) if expires_in is not None else None,
+    )
+    if token.get("workspace_name"):
+        base["workspace_name"] = token["workspace_name"]
+    if token.get("workspace_id"):
+        base["workspace_id"] = token["workspace_id"]
+    return Credentials.model_validate(base)
+
+
+class TokenRefresher:
+    """The credentials of one (profile, server), refreshed ahead of expiry and shared across processes."""
+
+    def __init__(
+        self,
+        store: TokenStore,
+        profile_id: str,
+        server_id: str,
+        *,
+        on_refreshed: Callable[[Credentials], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.profile_id = profile_id
+        self.server_id = server_id
+        self._lock = asyncio.Lock()
+        self._file_lock = AsyncFileLock(
+            str(paths.data_dir() / f"refresh-{_safe(profile_id)}-{_safe(server_id)}.lock")
+        )
+        self._cached: Credentials | None = None
+        self._loaded = False
+        self._on_refreshed = on_refreshed
+        self.refresh_count = 0
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    async def load(self) -> Credentials | None:
+        self._cached = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
+        self._loaded = True
+        return self._cached
+
+    def cached(self) -> Credentials | None:
+        return self._cached
+
+    async def save(self, credentials: Credentials) -> None:
+        async with self._lock, self._file_lock:
+            await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, credentials)
+            self._cached = credentials
+
+    async def forget(self) -> None:
+        async with self._lock, self._file_lock:
+            await asyncio.to_thread(self.store.forget, self.profile_id, self.server_id)
+            self._cached = None
+
+    # --- refreshing -----------------------------------------------------------------------------------
+
+    def due(self, credentials: Credentials | None = None, now: float | None = None) -> bool:
+        credentials = credentials or self._cached
+        if credentials is None or not credentials.refresh_token:
+            return False
+        due_at = refresh_due_at(credentials)
+        return due_at is not None and (time.time() if now is None else now) >= due_at
+
+    async def fresh(self) -> Credentials | None:
+        """Usable credentials, refreshed first when they are due. None when there are none at all."""
+        # Storage is read once; after that another process's changes are picked up inside the refresh lock.
+        credentials = self._cached if self._loaded else await self.load()
+        if credentials is None or not self.due(credentials):
+            return credentials
+        return await self.refresh(force=False)
+
+    async def refresh(self, *, force: bool, rejected_token: str | None = None) -> Credentials | None:
+        """Refresh under both locks. ``force`` refreshes even when not due (the server rejected a token we
+        believed valid), unless another process has already replaced that token meanwhile."""
+        async with self._lock, self._file_lock:
+            current = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
+            self._cached = current
+            if current is None or not current.refresh_token:
+                return current
+            if force and rejected_token is not None and current.access_token != rejected_token:
+                return current  # someone else refreshed while we waited
+            if not force and not self.due(current):
+                return current
+            refreshed = await self._request_refresh(current)
+            await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, refreshed)
+            self._cached = refreshed
+            self.refresh_count += 1
+            log.info("%s: access token refreshed", self.server_id)
+        if self._on_refreshed is not None:
+            self._on_refreshed(refreshed)
+        return refreshed
+
+    async def _request_refresh(self, current: Credentials) -> Credentials:
+        from authlib.integrations.base_client.errors import OAuthError
+        from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+        client_info = current.client_info or {}
+        token_endpoint = current.token_endpoint
+        if not token_endpoint or not client_info.get("client_id"):
+            raise NeedsAuthorization("the stored sign-in is incomplete; connect again")
+        extra: dict[str, str] = {}
+        if current.resource:
+            extra["resource"] = current.resource
+        secret = client_info.get("client_secret")
+        method = client_info.get("token_endpoint_auth_method") or ("client_secret_post" if secret else "none")
+        try:
+            async with AsyncOAuth2Client(
+                client_id=client_info["client_id"],
+                client_secret=secret,
+                token_endpoint_auth_method=method,
+                timeout=20,
+            ) as client:
+                token = await client.refresh_token(
+                    token_endpoint, refresh_token=current.refresh_token, **extra
+                )
+        except OAuthError as exc:
+            code = exc.error or ""
+            if code == "invalid_grant":
+                await asyncio.to_thread(self.store.forget, self.profile_id, self.server_id)
+                self._cached = None
+                raise NeedsAuthorization("the sign-in has expired or was revoked; connect again") from None
+            if code == "invalid_client":
+                raise ClientRejected("the server no longer knows this app's registration") from None
+            if code in ("temporarily_unavailable", "server_error"):
+                raise RefreshDeferred(f"the sign-in server is busy ({code}); will retry") from None
+            raise NeedsAuthorization(f"refreshing the sign-in failed ({code or 'unknown error'})") from None
+        except Exception as exc:
+            raise RefreshDeferred(f"could not reach the sign-in server ({type(exc).__name__})") from None
+        return credentials_from_token_response(dict(token), current)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:64]
