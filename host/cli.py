@@ -1,7 +1,8 @@
 """The ``notion-bridge`` command: one entry point, one module per subcommand.
 
-Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``. They are imported only
-when chosen, so ``notion-bridge install`` never pays for the MCP SDK and the host starts fast.
+Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int`` (or ``add_arguments_for`` and
+``run_for`` when one module serves several subcommands). Only the chosen module is imported, so
+``notion-bridge install`` never pays for the MCP SDK.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "host": ("host.commands.host", "run the native-messaging host (what the browser starts)"),
+    "probe": ("host.commands.probe", "connect to one MCP server, list its tools, optionally call one"),
     "demo": ("host.commands.demo", "start the sample servers and walk through the bridge end to end"),
     "sqlite-server": ("host.sqlite_server.command", "run the built-in SQLite MCP server over stdio"),
     "dev-notion": ("dev_notion.command", "run the local Notion-compatible MCP server (tests and demo)"),
@@ -22,14 +24,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: str | None) -> argparse.ArgumentParser:
+    """The parser, with arguments for the chosen subcommand only: other modules are never imported."""
     parser = argparse.ArgumentParser(prog="notion-bridge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         sub_parser.set_defaults(_module=module_name)
-        # Argument definitions live with the command; importing them is cheap for all but the chosen one
-        # only if the module keeps heavy imports inside run().
+        if name != chosen:
+            continue
         module = importlib.import_module(module_name)
         if hasattr(module, "add_arguments_for"):
             module.add_arguments_for(name, sub_parser)
@@ -39,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(chosen).parse_args(argv)
     module = importlib.import_module(args._module)
     if hasattr(module, "run_for"):
         return int(module.run_for(args.command, args) or 0)

@@ -1,0 +1,228 @@
+"""``notion-bridge probe``: connect to one MCP server with the host's own engine and say what it offers.
+
+    notion-bridge probe [--transport auto|http|sse] [--auth auto|browser|none] [--client-id ID
+                        [--client-secret S]] [--call TOOL --args JSON] [--json] URL
+    notion-bridge probe --stdio -- COMMAND ARGS...
+
+For people debugging a server, and for tests. ``--auth browser`` opens the system browser and receives the
+redirect on a loopback port; ``--auth auto`` is for servers that approve without a person: it follows the
+authorization URL's redirects itself and takes the code from the last one. Tokens are kept in the token
+store under the profile ``cli``, so a second probe reuses the first one's sign-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+PROBE_PROFILE = "cli"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target", nargs="*", help="the server URL, or with --stdio the command and its arguments"
+    )
+    parser.add_argument(
+        "--stdio", action="store_true", help="start the server as a child process and talk over stdio"
+    )
+    parser.add_argument("--transport", choices=["auto", "http", "sse"], default="auto")
+    parser.add_argument("--auth", choices=["auto", "browser", "none"], default="browser")
+    parser.add_argument(
+        "--client-id", help="a pre-registered OAuth client id (otherwise the probe registers)"
+    )
+    parser.add_argument("--client-secret", help="the secret of a pre-registered confidential client")
+    parser.add_argument("--call", metavar="TOOL", help="call this tool after listing")
+    parser.add_argument("--args", default="{}", help="the tool's arguments as a JSON object")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a tool call")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        arguments = json.loads(args.args)
+        if not isinstance(arguments, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        return _fail(args, f"--args must be a JSON object ({exc})")
+    if not args.target:
+        return _fail(args, "name a server URL, or --stdio -- COMMAND ARGS...")
+    try:
+        report = asyncio.run(_probe(args, arguments))
+    except ProbeFailed as exc:
+        return _fail(args, str(exc))
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted")
+    _print(args, report)
+    return 1 if report.get("call", {}).get("isError") else 0
+
+
+class ProbeFailed(Exception):
+    pass
+
+
+async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
+    from host.config import ServerConfig
+    from host.protocol import ActiveTransport
+    from host.supervisor import find_cause
+    from host.transports import TransportUnsupported, describe_error, open_connection
+
+    if args.stdio:
+        server = ServerConfig(id="probe", name="probe", kind="stdio", command=list(args.target))
+        transports: list[ActiveTransport] = ["stdio"]
+    else:
+        url = args.target[0]
+        server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=args.client_id)
+        transports = ["http", "sse"] if args.transport == "auto" else [args.transport]
+
+    async def tools_changed() -> None:
+        return None
+
+    failure = "no transport was tried"
+    for transport in transports:
+        auth = await _auth_for(args, server) if transport != "stdio" else None
+        try:
+            async with open_connection(
+                server, transport=transport, on_tools_changed=tools_changed, auth=auth
+            ) as connection:
+                return await _report(connection, transport, args, arguments)
+        except TransportUnsupported as exc:
+            failure = str(exc)
+            continue
+        except Exception as exc:
+            from host.oauth.refresher import NeedsAuthorization
+
+            needs = find_cause(exc, NeedsAuthorization)
+            raise ProbeFailed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
+    raise ProbeFailed(failure)
+
+
+async def _report(
+    connection: Any, transport: str, args: argparse.Namespace, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    info = connection.server_info
+    tools = await connection.list_tools()
+    report: dict[str, Any] = {
+        "server": {"name": info.name if info else None, "version": (info.version or None) if info else None},
+        "protocol_version": connection.protocol_version,
+        "transport": transport,
+        "tools": [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
+    }
+    if args.call:
+        if not any(tool.name == args.call for tool in tools):
+            raise ProbeFailed(f"the server has no tool named {args.call!r}")
+        result = await connection.call_tool(args.call, arguments, args.timeout)
+        report["call"] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return report
+
+
+async def _auth_for(args: argparse.Namespace, server: Any) -> Any:
+    if args.auth == "none":
+        return None
+    from host.oauth.auth import BridgeAuth
+    from host.oauth.refresher import TokenRefresher
+    from host.token_store import Credentials, TokenStore
+
+    refresher = TokenRefresher(TokenStore(), PROBE_PROFILE, _store_key(server.url))
+    if args.client_id:
+        stored = await refresher.load() or Credentials()
+        info = {"client_id": args.client_id, "client_secret": args.client_secret}
+        await refresher.save(stored.model_copy(update={"client_info": {k: v for k, v in info.items() if v}}))
+    receiver = _LoopbackReceiver() if args.auth == "browser" else None
+    redirect = receiver.redirect_uri if receiver else "http://127.0.0.1/callback"
+    step = receiver.run if receiver else _follow_redirects_for_code
+    auth = BridgeAuth(server_url=server.url, redirect_uri=redirect, refresher=refresher, browser_step=step)
+    await auth.prepare()
+    return auth
+
+
+def _store_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"probe-{parts.hostname}-{parts.port or ''}{parts.path}".replace("/", "_")
+
+
+async def _follow_redirects_for_code(url: str) -> tuple[str, str | None, str | None]:
+    """The ``auto`` browser step: ask for the authorization URL and read the code off the redirects."""
+    import httpx
+
+    from host.oauth.browser_step import _parse_redirect
+
+    async with httpx.AsyncClient(follow_redirects=False, timeout=20) as client:
+        for _ in range(10):
+            response = await client.get(url)
+            location = response.headers.get("location")
+            if not location:
+                raise ProbeFailed(
+                    f"the authorization page wants a person (HTTP {response.status_code}); use --auth browser"
+                )
+            if "code=" in location or "error=" in location:
+                return _parse_redirect(location)
+            url = str(response.url.join(location))
+    raise ProbeFailed("too many redirects on the authorization page")
+
+
+class _LoopbackReceiver:
+    """The ``browser`` step: open the system browser and catch the redirect on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as probe_socket:
+            probe_socket.bind(("127.0.0.1", 0))
+            self.port = probe_socket.getsockname()[1]
+        self.redirect_uri = f"http://127.0.0.1:{self.port}/callback"
+
+    async def run(self, url: str) -> tuple[str, str | None, str | None]:
+        import webbrowser
+
+        from host.oauth.browser_step import _parse_redirect
+
+        received: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            request_line = (await reader.readline()).decode("latin-1")
+            target = request_line.split(" ")[1] if " " in request_line else "/"
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+                b"Signed in. You can close this window and return to the terminal.\n"
+            )
+            await writer.drain()
+            writer.close()
+            if target.startswith("/callback") and not received.done():
+                received.set_result(f"http://127.0.0.1:{self.port}{target}")
+
+        server = await asyncio.start_server(handle, "127.0.0.1", self.port)
+        async with server:
+            print(f"Opening the sign-in page in your browser:\n  {url}", file=sys.stderr)
+            webbrowser.open(url)
+            redirect = await asyncio.wait_for(received, 300)
+        return _parse_redirect(redirect)
+
+
+def _print(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    server = report["server"]
+    print(f"server:     {server['name']} {server['version'] or ''}".rstrip())
+    print(f"protocol:   {report['protocol_version']} over {report['transport']}")
+    print(f"tools ({len(report['tools'])}):")
+    for tool in report["tools"]:
+        summary = (tool.get("description") or "").strip().splitlines()
+        print(f"  {tool['name']}" + (f" — {summary[0]}" if summary else ""))
+    if "call" in report:
+        call = report["call"]
+        print(f"\n{args.call} -> {'error' if call.get('isError') else 'ok'}")
+        for block in call.get("content", []):
+            print(block.get("text") if block.get("type") == "text" else json.dumps(block))
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    if args.json:
+        print(json.dumps({"error": message}))
+    else:
+        print(f"probe failed: {message}", file=sys.stderr)
+    return 2
