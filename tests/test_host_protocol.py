@@ -178,3 +178,14 @@ def test_origin_constant_matches_the_extension_manifest_key():
     digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
     assert "".join(chr(ord("a") + int(c, 16)) for c in digest) == EXTENSION_ID
     assert f"chrome-extension://{EXTENSION_ID}/" == ORIGIN
+
+
+def test_the_default_sqlite_server_works_with_no_set_up(spawn_host, host_home):
+    host = spawn_host()
+    connected = host.wait_state("sqlite", "connected", timeout=30)
+    assert connected["tools"] == 3 and connected["transport"] == "stdio"
+    assert (host_home / "data" / "sample.db").exists()
+    result = host.result(
+        "tool.call", server="sqlite", tool="read_query", arguments={"query": "SELECT COUNT(*) AS n FROM users"}
+    )
+    assert result["structuredContent"]["rows"] == [{"n": 120}]
