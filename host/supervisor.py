@@ -88,6 +88,21 @@ def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException |
     return None
 
 
+def _sign_in_failure(exc: BaseException) -> NeedsAuthorization | None:
+    """A sign-in the SDK's flow rejected (wrong state, wrong issuer, failed exchange), in words for a person."""
+    from mcp.client.auth.exceptions import OAuthFlowError, OAuthTokenError
+
+    failure = find_cause(exc, OAuthFlowError)
+    if failure is None:
+        return None
+    text = str(failure)
+    if "State parameter mismatch" in text:
+        return NeedsAuthorization("the sign-in answer did not match the request (wrong state); connect again")
+    if isinstance(failure, OAuthTokenError):
+        return NeedsAuthorization("the sign-in server refused to issue tokens; connect again")
+    return NeedsAuthorization(f"sign-in failed: {text.split(':')[0]}; connect again")
+
+
 class Supervisor:
     def __init__(
         self, server: ServerConfig, on_change: Callable[[], None], auth: AuthManager | None = None
@@ -263,7 +278,7 @@ class Supervisor:
                 reason = connection.lost_reason or "the session ended"
                 needs_auth = self._lost_to_auth
             except Exception as exc:
-                needs_auth = find_cause(exc, NeedsAuthorization)
+                needs_auth = find_cause(exc, NeedsAuthorization) or _sign_in_failure(exc)
                 reason = str(needs_auth) if needs_auth else describe_error(exc)
                 log.info("%s: connection failed: %s", self.config.id, reason)
             finally:

@@ -9,6 +9,7 @@ without a code — the person cancels, denies, lets it sit, or the answer does n
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from host.oauth.refresher import NeedsAuthorization
 
-#: How long the consent window may stay open.
-BROWSER_STEP_TIMEOUT_S = 300.0
+#: How long the consent window may stay open (tests shorten it through the environment).
+BROWSER_STEP_TIMEOUT_S = float(os.environ.get("NOTION_BRIDGE_SIGNIN_TIMEOUT_S", "300"))
 
 
 def redirect_uri(extension_id: str, server_id: str) -> str:
@@ -43,7 +44,7 @@ class BrowserStep:
             answer = await asyncio.wait_for(future, self._timeout_s)
         except TimeoutError:
             raise NeedsAuthorization(
-                f"the sign-in window was not completed within {self._timeout_s / 60:g} minutes"
+                f"the sign-in window was not completed within {_duration(self._timeout_s)}"
             ) from None
         finally:
             self._pending.pop(auth_id, None)
@@ -63,6 +64,10 @@ class BrowserStep:
         for _, future in self._pending.values():
             if not future.done():
                 future.set_result({"error": reason})
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
 
 
 def _parse_redirect(redirect_url: str) -> tuple[str, str | None, str | None]:

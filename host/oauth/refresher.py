@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 REFRESH_AT_SHARE = 0.8
 #: ...or this long before expiry, whichever comes sooner.
 REFRESH_MARGIN_S = 300.0
+#: ...but never before this share of the lifetime.
+REFRESH_NOT_BEFORE_SHARE = 0.5
 
 
 class NeedsAuthorization(Exception):
@@ -42,11 +44,14 @@ class ClientRejected(Exception):
 
 
 def refresh_due_at(credentials: Credentials) -> float | None:
+    """When to refresh: at 80 % of the lifetime or 5 minutes before expiry, whichever is sooner — but not
+    before half the lifetime has passed, so a token shorter-lived than the margin is still used."""
     if credentials.expires_at is None:
         return None
     issued = credentials.issued_at or credentials.expires_at - 3600
     lifetime = max(credentials.expires_at - issued, 0.0)
-    return min(issued + lifetime * REFRESH_AT_SHARE, credentials.expires_at - REFRESH_MARGIN_S)
+    sooner = min(issued + lifetime * REFRESH_AT_SHARE, credentials.expires_at - REFRESH_MARGIN_S)
+    return max(sooner, issued + lifetime * REFRESH_NOT_BEFORE_SHARE)
 
 
 def credentials_from_token_response(

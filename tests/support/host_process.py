@@ -45,6 +45,8 @@ class HostProcess:
             **os.environ,
             "NOTION_BRIDGE_HOME": str(home),
             "NOTION_BRIDGE_HEARTBEAT_S": str(heartbeat_s),
+            # Never touch the developer's real keychain from a test.
+            "NOTION_BRIDGE_TOKEN_STORE": "file",
             **(env or {}),
         }
         self.started_at = time.perf_counter()

@@ -1,0 +1,1 @@
+"""A local Notion-compatible MCP server with OAuth, for tests and the demo."""

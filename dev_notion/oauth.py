@@ -1,0 +1,245 @@
+"""The authorization server of the Notion-compatible server, built on the SDK's provider interface.
+
+Shaped like Notion's: dynamic registration of public clients, PKCE S256 (enforced by the SDK's handlers),
+``resource`` accepted, rotating refresh tokens (a refresh token works once; of concurrent refreshes only the
+first wins), revocation, and a token response that names the workspace. The consent page has Allow and Deny.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    RefreshToken,
+    TokenError,
+)
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+
+class NotionTokenResponse(OAuthToken):
+    """Notion's token response also says which workspace the person granted."""
+
+    workspace_name: str | None = None
+    workspace_id: str | None = None
+
+
+@dataclass
+class Stats:
+    registrations: int = 0
+    authorizations: int = 0
+    denials: int = 0
+    token_issues: int = 0
+    refreshes: int = 0
+    refresh_rejections: int = 0
+    revocations: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Pending:
+    client: OAuthClientInformationFull
+    params: AuthorizationParams
+
+
+@dataclass
+class DevAuthProvider:
+    base_url: str
+    workspace_name: str
+    workspace_id: str
+    token_lifetime_s: int = 3600
+    auto_approve: bool = False
+    clients: dict[str, OAuthClientInformationFull] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    stats: Stats = field(default_factory=Stats)
+
+    # --- clients --------------------------------------------------------------------------------------
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        return self.clients.get(client_id)
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        assert client_info.client_id is not None
+        self.clients[client_info.client_id] = client_info
+        self.stats.registrations += 1
+
+    # --- authorization --------------------------------------------------------------------------------
+
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        request_id = secrets.token_urlsafe(16)
+        self.pending[request_id] = _Pending(client, params)
+        if self.auto_approve:
+            return self.approve(request_id)
+        return f"{self.base_url}/consent?request={request_id}"
+
+    def approve(self, request_id: str) -> str:
+        pending = self.pending.pop(request_id, None)
+        if pending is None:
+            raise AuthorizeError("invalid_request", "this consent request expired or was already answered")
+        code = AuthorizationCode(
+            code=secrets.token_urlsafe(32),
+            scopes=pending.params.scopes or [],
+            expires_at=time.time() + 300,
+            client_id=pending.client.client_id or "",
+            code_challenge=pending.params.code_challenge,
+            redirect_uri=pending.params.redirect_uri,
+            redirect_uri_provided_explicitly=pending.params.redirect_uri_provided_explicitly,
+            resource=pending.params.resource,
+        )
+        self.codes[code.code] = code
+        self.stats.authorizations += 1
+        return self._redirect(pending, code=code.code)
+
+    def deny(self, request_id: str) -> str:
+        pending = self.pending.pop(request_id, None)
+        if pending is None:
+            raise AuthorizeError("invalid_request", "this consent request expired or was already answered")
+        self.stats.denials += 1
+        return self._redirect(pending, error="access_denied", error_description="the user denied access")
+
+    def _redirect(self, pending: _Pending, **params: str) -> str:
+        query = {**params, "iss": self.base_url}
+        if pending.params.state is not None:
+            query["state"] = pending.params.state
+        uri = str(pending.params.redirect_uri)
+        return f"{uri}{'&' if '?' in uri else '?'}{urlencode(query)}"
+
+    async def load_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: str
+    ) -> AuthorizationCode | None:
+        code = self.codes.get(authorization_code)
+        return code if code is not None and code.client_id == client.client_id else None
+
+    async def exchange_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
+    ) -> OAuthToken:
+        if self.codes.pop(authorization_code.code, None) is None:
+            raise TokenError("invalid_grant", "authorization code already used")
+        return self._issue(client.client_id or "", authorization_code.scopes, authorization_code.resource)
+
+    # --- tokens ---------------------------------------------------------------------------------------
+
+    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> NotionTokenResponse:
+        access = AccessToken(
+            token=f"ntn_at_{secrets.token_urlsafe(24)}",
+            client_id=client_id,
+            scopes=scopes,
+            expires_at=int(time.time() + self.token_lifetime_s),
+            resource=resource,
+        )
+        refresh = RefreshToken(
+            token=f"ntn_rt_{secrets.token_urlsafe(24)}", client_id=client_id, scopes=scopes, resource=resource
+        )
+        self.access_tokens[access.token] = access
+        self.refresh_tokens[refresh.token] = refresh
+        self.stats.token_issues += 1
+        return NotionTokenResponse(
+            access_token=access.token,
+            token_type="Bearer",
+            expires_in=self.token_lifetime_s,
+            refresh_token=refresh.token,
+            scope=" ".join(scopes) or None,
+            workspace_name=self.workspace_name,
+            workspace_id=self.workspace_id,
+        )
+
+    async def load_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: str
+    ) -> RefreshToken | None:
+        token = self.refresh_tokens.get(refresh_token)
+        if token is None or token.client_id != client.client_id:
+            self.stats.refresh_rejections += 1
+            return None
+        return token
+
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
+    ) -> OAuthToken:
+        # Rotation: the first use consumes the token, so a concurrent second use finds it gone.
+        if self.refresh_tokens.pop(refresh_token.token, None) is None:
+            self.stats.refresh_rejections += 1
+            raise TokenError("invalid_grant", "refresh token already used")
+        self.stats.refreshes += 1
+        return self._issue(client.client_id or "", scopes or refresh_token.scopes, refresh_token.resource)
+
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        access = self.access_tokens.get(token)
+        if access is None:
+            return None
+        if access.expires_at is not None and access.expires_at < time.time():
+            return None
+        return access
+
+    async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
+        self.access_tokens.pop(token.token, None)
+        self.refresh_tokens.pop(token.token, None)
+        self.stats.revocations += 1
+
+    # --- knobs ----------------------------------------------------------------------------------------
+
+    def revoke_everything(self) -> None:
+        self.access_tokens.clear()
+        self.refresh_tokens.clear()
+
+    def forget_clients(self) -> None:
+        self.clients.clear()
+        self.revoke_everything()
+
+    def expire_access_tokens(self) -> None:
+        for token in self.access_tokens.values():
+            token.expires_at = int(time.time()) - 1
+
+    def token_counts(self) -> dict[str, Any]:
+        return {
+            "access_tokens": len(self.access_tokens),
+            "refresh_tokens": len(self.refresh_tokens),
+            "clients": len(self.clients),
+        }
+
+    # --- consent page ---------------------------------------------------------------------------------
+
+    async def consent_page(self, request: Request) -> Response:
+        request_id = request.query_params.get("request", "")
+        pending = self.pending.get(request_id)
+        if pending is None:
+            return HTMLResponse("<h1>This sign-in request has expired.</h1>", status_code=400)
+        name = html.escape(pending.client.client_name or pending.client.client_id or "An application")
+        workspace = html.escape(self.workspace_name)
+        rid = html.escape(request_id)
+        return HTMLResponse(
+            f"""<!doctype html><html><head><meta charset="utf-8"><title>Connect to {workspace}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;color:#37352f}}
+button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem;border-radius:6px;border:1px solid #ccc}}
+#allow{{background:#2383e2;color:white;border-color:#2383e2}}</style></head>
+<body><h1>{name} wants to access {workspace}</h1>
+<p>It will be able to read and change pages and databases you can access in {workspace}.</p>
+<form method="post" action="/consent"><input type="hidden" name="request" value="{rid}">
+<button id="allow" name="decision" value="allow">Allow</button>
+<button id="deny" name="decision" value="deny">Deny</button></form></body></html>"""
+        )
+
+    async def consent_answer(self, request: Request) -> Response:
+        form = await request.form()
+        request_id = str(form.get("request", ""))
+        try:
+            target = self.approve(request_id) if form.get("decision") == "allow" else self.deny(request_id)
+        except AuthorizeError as exc:
+            return HTMLResponse(
+                f"<h1>{html.escape(exc.error_description or exc.error)}</h1>", status_code=400
+            )
+        return RedirectResponse(target, status_code=302)

@@ -1,0 +1,88 @@
+"""Running the Notion-compatible server as a real process for tests, the demo and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DevNotionProcess:
+    """``python -m dev_notion`` on 127.0.0.1, restartable on the same port (to test reconnection)."""
+
+    def __init__(self, port: int | None = None, *, auth: bool = True, **options: Any) -> None:
+        self.port = port or free_port()
+        self.auth = auth
+        self.options = options
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+    @property
+    def sse_url(self) -> str:
+        return f"{self.url}/sse"
+
+    def start(self, timeout: float = 20) -> DevNotionProcess:
+        args = [sys.executable, "-m", "dev_notion", "--port", str(self.port)]
+        if not self.auth:
+            args.append("--no-auth")
+        for key, value in self.options.items():
+            flag = "--" + key.replace("_", "-")
+            if value is True:
+                args.append(flag)
+            elif value not in (None, False):
+                args += [flag, str(value)]
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ}
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"dev-notion exited at start: {err.strip()[-500:]}")
+            try:
+                httpx.get(f"{self.url}/_admin/stats", timeout=0.5)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"dev-notion did not serve on port {self.port} within {timeout} s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> DevNotionProcess:
+        self.kill()
+        return self.start()
+
+    def admin(self, name: str, **payload: Any) -> Any:
+        if name in ("stats", "pages"):
+            response = httpx.get(f"{self.url}/_admin/{name}", params=payload, timeout=10)
+        else:
+            response = httpx.post(f"{self.url}/_admin/{name}", json=payload, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def __enter__(self) -> DevNotionProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
