@@ -67,6 +67,8 @@ class DevAuthProvider:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     pending: dict[str, _Pending] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)
+    issued: list[str] = field(default_factory=list)
+    """Every token value ever issued, so tests can scan for leaks; a test server only."""
 
     # --- clients --------------------------------------------------------------------------------------
 
@@ -147,6 +149,7 @@ class DevAuthProvider:
         )
         self.access_tokens[access.token] = access
         self.refresh_tokens[refresh.token] = refresh
+        self.issued += [access.token, refresh.token]
         self.stats.token_issues += 1
         return NotionTokenResponse(
             access_token=access.token,

@@ -13,6 +13,7 @@ the authorization server, the consent page, and ``/_admin/`` knobs for tests:
     POST /_admin/auto-approve     {"on": true}            /authorize approves without the consent page
     GET  /_admin/stats                                    counters: OAuth events and calls per tool
     GET  /_admin/pages?title=…                            pages whose title contains the text
+    GET  /_admin/issued-tokens                            every token value issued (to scan for leaks)
 """
 
 from __future__ import annotations
@@ -232,6 +233,8 @@ def build_app(
                     "calls": dict(knobs.calls),
                 }
             )
+        if name == "issued-tokens":
+            return JSONResponse({"tokens": provider.issued})
         if name == "pages":
             needle = request.query_params.get("title", "").lower()
             pages = [

@@ -74,7 +74,7 @@ class DevNotionProcess:
         return self.start()
 
     def admin(self, name: str, **payload: Any) -> Any:
-        if name in ("stats", "pages"):
+        if name in ("stats", "pages", "issued-tokens"):
             response = httpx.get(f"{self.url}/_admin/{name}", params=payload, timeout=10)
         else:
             response = httpx.post(f"{self.url}/_admin/{name}", json=payload, timeout=10)

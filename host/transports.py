@@ -53,11 +53,14 @@ class HttpObservations:
     """What the HTTP layer saw, for decisions the SDK's errors do not carry (status codes, Retry-After)."""
 
     first_status: int | None = None
+    error_status: int | None = None
     retry_after_s: float | None = None
 
     async def on_response(self, response: httpx2.Response) -> None:
         if self.first_status is None:
             self.first_status = response.status_code
+        if response.status_code >= 400:
+            self.error_status = response.status_code
         if response.status_code in (429, 503) and (value := response.headers.get("retry-after")):
             with suppress(ValueError):
                 self.retry_after_s = float(value)
@@ -294,6 +297,12 @@ async def open_connection(
                         f"{server.url} answered HTTP {observations.first_status} to {transport.upper()}"
                     ) from None
                 cause = describe_error(exc)
+                if observations.error_status is not None and "HTTP" not in cause:
+                    # The SDK turns an HTTP failure into a generic JSON-RPC error; the status says more.
+                    cause = (
+                        _HTTP_WORDS.get(observations.error_status, f"HTTP {observations.error_status}")
+                        + f" ({cause})"
+                    )
                 if stderr_tail:
                     await anyio.sleep(0.05)  # let the pump thread catch the child's last words
                     cause = f"{cause}; the server said: {stderr_tail[-1]}"
@@ -303,6 +312,17 @@ async def open_connection(
     finally:
         if close_errlog is not None:
             close_errlog()
+
+
+_HTTP_WORDS = {
+    401: "the server requires sign-in (HTTP 401)",
+    403: "the server refused access (HTTP 403)",
+    404: "nothing serves MCP at this URL (HTTP 404)",
+    429: "the server is rate-limiting (HTTP 429)",
+    500: "the server failed (HTTP 500)",
+    502: "bad gateway (HTTP 502)",
+    503: "the server is unavailable (HTTP 503)",
+}
 
 
 class ConnectFailed(Exception):

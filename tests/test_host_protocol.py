@@ -186,6 +186,9 @@ def test_the_default_sqlite_server_works_with_no_set_up(spawn_host, host_home):
     assert connected["tools"] == 3 and connected["transport"] == "stdio"
     assert (host_home / "data" / "sample.db").exists()
     result = host.result(
-        "tool.call", server="sqlite", tool="read_query", arguments={"query": "SELECT COUNT(*) AS n FROM users"}
+        "tool.call",
+        server="sqlite",
+        tool="read_query",
+        arguments={"query": "SELECT COUNT(*) AS n FROM users"},
     )
     assert result["structuredContent"]["rows"] == [{"n": 120}]

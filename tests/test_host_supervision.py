@@ -223,3 +223,33 @@ def test_requests_keep_flowing_while_a_big_call_runs(toy_host):
         )
         assert toy_host.result("ping")["pong"]
         assert len(big.result()["content"][0]["text"]) == 5 * 1024 * 1024
+
+
+def test_the_notion_compatible_server_killed_and_restarted(spawn_host):
+    from dev_notion.testing import DevNotionProcess
+
+    notion = DevNotionProcess(auth=False, large_page_mib=10).start()
+    try:
+        host = spawn_host(servers=[remote(notion.mcp_url)])
+        assert host.wait_state("toy", "connected")["tools"] == 8
+        notion.admin("slow", ms=20_000)
+        in_flight = host.start_request("tool.call", server="toy", tool="notion-get-users")
+        time.sleep(0.3)
+        notion.kill()
+        reply = host.reply(in_flight, timeout=15)
+        assert reply["ok"] is False and reply["error"]["code"] in ("session_lost", "server_error")
+        host.wait_state("toy", "error", timeout=15)
+        notion.start()
+        host.wait_state("toy", "connected", timeout=40)
+        assert host.states_seen("toy")[-3:] == ["error", "connecting", "connected"]
+        users = host.result("tool.call", server="toy", tool="notion-get-users")
+        assert "Ada Lovelace" in users["content"][0]["text"]
+        # The restarted server has a fresh 10 MiB page; find it and fetch it through the host.
+        large = next(p for p in notion.admin("pages", title="Large page")["pages"])
+        page = host.result(
+            "tool.call", server="toy", tool="notion-fetch", arguments={"id": large["id"]}, timeout=60
+        )
+        assert len(page["content"][0]["text"]) > 10 * 1024 * 1024
+        assert sum(f["type"] == "chunk" for f in host.frames) >= 10
+    finally:
+        notion.kill()

@@ -19,10 +19,20 @@ from tests.support.host_process import HostProcess, write_config
 PROFILE = "profile-aaaaaaaa"
 
 
+_HOSTS: list[HostProcess] = []
+
+
 @pytest.fixture
-def notion():
+def notion(host_home):
     with DevNotionProcess(auth=True, workspace_name="Acme Corp") as server:
         yield server
+        # Whatever the test did, no token the server ever issued may appear in a frame, a log line or stderr.
+        issued = server.admin("issued-tokens")["tokens"]
+        hosts, _HOSTS[:] = list(_HOSTS), []
+        for host in hosts:
+            if host.proc.poll() is None:
+                host.close()
+            assert scan_for(host_home, host, issued) == [], "a token value leaked"
 
 
 def notion_config(server: DevNotionProcess, **fields) -> list[dict]:
@@ -40,6 +50,7 @@ def notion_config(server: DevNotionProcess, **fields) -> list[dict]:
 
 def start(home: Path, **kwargs) -> HostProcess:
     host = HostProcess(home, **kwargs)
+    _HOSTS.append(host)
     assert host.result("hello", profile_id=PROFILE)["token_storage"] == "encrypted-file"
     return host
 

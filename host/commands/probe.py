@@ -134,7 +134,12 @@ async def _auth_for(args: argparse.Namespace, server: Any) -> Any:
     receiver = _LoopbackReceiver() if args.auth == "browser" else None
     redirect = receiver.redirect_uri if receiver else "http://127.0.0.1/callback"
     step = receiver.run if receiver else _follow_redirects_for_code
-    auth = BridgeAuth(server_url=server.url, redirect_uri=redirect, refresher=refresher, browser_step=step)
+    # Servers that offer both transports publish one protected resource, named by the streamable HTTP URL;
+    # the host's own configuration always holds that URL, so sign in against it here too.
+    resource_url = (
+        server.url[: -len("/sse")] + "/mcp" if server.url.rstrip("/").endswith("/sse") else server.url
+    )
+    auth = BridgeAuth(server_url=resource_url, redirect_uri=redirect, refresher=refresher, browser_step=step)
     await auth.prepare()
     return auth
 
