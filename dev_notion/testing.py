@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -86,3 +87,20 @@ class DevNotionProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+def answer_consent(authorize_url: str, decision: str = "allow") -> str:
+    """Follow the authorization URL to the consent page, press Allow or Deny, return the final redirect URL."""
+    with httpx.Client(follow_redirects=False, timeout=10) as client:
+        response = client.get(authorize_url)
+        location = response.headers.get("location", "")
+        if "/consent" not in location:
+            return location  # approved without a page (auto-approve)
+        request_id = parse_qs(urlsplit(location).query)["request"][0]
+        consent_url = str(response.url.join(location))
+        assert client.get(consent_url).status_code == 200
+        answered = client.post(
+            str(response.url.join("/consent")), data={"request": request_id, "decision": decision}
+        )
+        assert answered.status_code == 302, answered.text
+        return answered.headers["location"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.host_process import HostProcess, write_config
+from host.client import HostProcess, write_config
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import struct
 import pytest
 
 from host import PROTOCOL_VERSION, __version__
+from host.client import ORIGIN
 from host.protocol import REQUEST_ADAPTER, VERBS, Hello, Reply, Status
-from tests.support.host_process import ORIGIN
 
 
 def frame(body: bytes) -> bytes:
@@ -143,7 +143,7 @@ def test_a_foreign_origin_is_refused(spawn_host):
 
 
 def test_an_extra_extension_id_from_the_config_is_allowed(spawn_host, host_home):
-    from tests.support.host_process import write_config
+    from host.client import write_config
 
     write_config(host_home, [], allowed_extension_ids=["abcdefghijklmnopabcdefghijklmnop"])
     host = spawn_host(origin="chrome-extension://abcdefghijklmnopabcdefghijklmnop/")

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dev_notion.testing import DevNotionProcess
+from dev_notion.testing import DevNotionProcess, answer_consent
+from host.client import HostProcess, write_config
 from host.token_store import EncryptedFileBackend, TokenStore
-from tests.support.consent import answer_consent
-from tests.support.host_process import HostProcess, write_config
 
 PROFILE = "profile-aaaaaaaa"
 

@@ -1,6 +1,7 @@
-"""Drives the real host exactly as Chrome does: spawned with the extension's origin, frames over pipes.
+"""A Python stand-in for the extension: spawns the host exactly as Chrome does and speaks the protocol.
 
-Used by the integration tests and the benchmarks, standing in for the extension's background worker.
+Used by ``notion-bridge demo``, the installer's doctor, the benchmarks and the tests. It joins chunks, routes
+replies to their requests and keeps every other message as an event.
 """
 
 from __future__ import annotations

@@ -1,0 +1,127 @@
+"""``notion-bridge demo``: the whole bridge on this machine, with nothing to sign up for.
+
+Starts the Notion-compatible server (sample workspace, OAuth with a consent page) and the sample SQLite
+database in a throw-away home folder, then starts the host exactly as the browser does and walks through
+it: hello, status, signing in to "Notion" (the demo presses Allow on the consent page, as a person would in
+the extension's sign-in window), then tools from both servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", type=Path, help="keep the demo's files here instead of a temporary folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.home is not None:
+        args.home.mkdir(parents=True, exist_ok=True)
+        return _demo(args.home.resolve())
+    with tempfile.TemporaryDirectory(prefix="notion-bridge-demo-") as home:
+        return _demo(Path(home))
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _demo(home: Path) -> int:
+    from dev_notion.testing import DevNotionProcess, answer_consent
+    from host.client import HostProcess, write_config
+
+    _say("Starting the Notion-compatible server (sample workspace 'Acme Corp', OAuth on)…")
+    with DevNotionProcess(auth=True, workspace_name="Acme Corp") as notion:
+        _say(f"  {notion.mcp_url}")
+        write_config(
+            home,
+            [
+                {"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url, "enabled": False},
+                {
+                    "id": "sqlite",
+                    "name": "SQLite (sample)",
+                    "kind": "stdio",
+                    "builtin": "sqlite",
+                    "db_path": str(home / "data" / "sample.db"),
+                },
+            ],
+        )
+        _say("Starting the host as the browser would (python -m host chrome-extension://…/)…")
+        host = HostProcess(home, env={"NOTION_BRIDGE_TOKEN_STORE": "file"}, heartbeat_s=15)
+        try:
+            return _walk(host, notion, answer_consent)
+        finally:
+            host.close()
+
+
+def _walk(host: Any, notion: Any, answer_consent: Any) -> int:
+    host.wait_for(lambda e: e["type"] == "status")
+    assert host.first_frame_at is not None
+    _say(f"  hello after {(host.first_frame_at - host.started_at) * 1000:.0f} ms: {host.frames[0]}")
+    host.result("hello", profile_id="demo-profile-0001")
+    sqlite = host.wait_state("sqlite", "connected", timeout=30)
+    _say(f"  SQLite (sample): {sqlite['state']}, {sqlite['tools']} tools over {sqlite['transport']}")
+
+    _say("\nConnecting Notion: the host runs OAuth and asks the extension to open the consent page…")
+
+    def press_allow() -> None:
+        event = host.wait_for(lambda e: e["type"] == "auth.open", timeout=30)
+        _say(f"  consent page: {event['url'][:90]}…")
+        redirect = answer_consent(event["url"], "allow")
+        _say("  pressed Allow")
+        host.result("auth.result", auth_id=event["auth_id"], redirect_url=redirect)
+
+    threading.Thread(target=press_allow, daemon=True).start()
+    entry = host.result("server.connect", server="notion", timeout=60)
+    _say(f"  {entry['name']}: {entry['state']}, {entry['tools']} tools over {entry['transport']}")
+
+    _say("\nSQLite: how many users are there, per team?")
+    rows = host.result(
+        "tool.call",
+        server="sqlite",
+        tool="read_query",
+        arguments={
+            "query": "SELECT teams.name AS team, COUNT(*) AS users FROM users JOIN teams ON teams.id = users.team_id "
+            "GROUP BY teams.name ORDER BY users DESC"
+        },
+    )
+    _say(_indent(rows["content"][0]["text"]))
+
+    _say("\nNotion: search for 'reading list', then its five best-rated books.")
+    found = host.result(
+        "tool.call", server="notion", tool="notion-search", arguments={"query": "reading list"}
+    )
+    database = next(r for r in found["structuredContent"]["results"] if r["object"] == "database")
+    started = time.perf_counter()
+    books = host.result(
+        "tool.call",
+        server="notion",
+        tool="notion-query-data-sources",
+        arguments={
+            "data_source_id": database["data_source_id"],
+            "filter": {"property": "Rating", "number": {"greater_than_or_equal_to": 4}},
+            "sorts": [{"property": "Rating", "direction": "descending"}],
+            "page_size": 5,
+        },
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    for row in books["structuredContent"]["rows"]:
+        props = row["properties"]
+        _say(f"  {props['Rating']}★  {props['Name']} — {props['Author']}")
+    _say(f"  (round trip through the host: {elapsed:.1f} ms)")
+
+    stats = notion.admin("stats")
+    _say(f"\nThe server saw: {json.dumps(stats['oauth'])}")
+    _say("Done. Install for real use with `notion-bridge install` (README: Installing for real use).")
+    return 0
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
