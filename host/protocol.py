@@ -166,6 +166,8 @@ class NewServer(_Message):
     url: str | None = None
     transport: TransportChoice = "auto"
     client_id: str | None = None
+    client_secret: str | None = Field(default=None, repr=False)
+    """For a pre-registered confidential client: kept in the keychain, never in the configuration."""
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None

@@ -244,3 +244,38 @@ def test_a_background_reconnect_never_opens_a_window(notion, host_home):
     entry = host.wait_state("notion", "needs_auth", timeout=30)
     assert "press Connect" in entry["error"]
     assert not any(f["type"] == "auth.open" for f in host.frames)
+
+
+def test_a_pre_registered_client_is_used_before_registering(notion, host_home):
+    import httpx
+
+    registered = httpx.post(
+        f"{notion.url}/register",
+        json={
+            "redirect_uris": [f"https://{'a' * 32}.chromiumapp.org/oauth/mine"],
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "Pre-registered",
+        },
+    ).json()
+    write_config(host_home, [], allowed_extension_ids=["a" * 32])
+    host = start(host_home, origin=f"chrome-extension://{'a' * 32}/")
+    host.result(
+        "server.add",
+        server={
+            "id": "mine",
+            "name": "Notion (pre-registered)",
+            "kind": "remote",
+            "url": notion.mcp_url,
+            "client_id": registered["client_id"],
+            "client_secret": registered["client_secret"],
+            "enabled": False,
+        },
+    )
+    assert "client_secret" not in (host_home / "config" / "config.json").read_text()
+    opened = browser(host)
+    entry = host.result("server.connect", server="mine", timeout=60)
+    assert entry["state"] == "connected"
+    assert f"client_id={registered['client_id']}" in opened[0]
+    assert notion.admin("stats")["oauth"]["registrations"] == 1, "the host must not register another client"

@@ -45,6 +45,7 @@ def _store(host: Host, change: Any) -> Config:
 
 async def server_add(host: Host, request: ServerAdd) -> dict[str, Any]:
     fields = request.server.model_dump(exclude_none=True)
+    client_secret = fields.pop("client_secret", None)
     taken = {s.id for s in host.config.servers}
     server_id = fields.pop("id", None) or _derive_id(request.server.name, taken)
     if server_id in taken:
@@ -60,6 +61,9 @@ async def server_add(host: Host, request: ServerAdd) -> dict[str, Any]:
         cfg.servers.append(server)
 
     _store(host, add)
+    if client_secret and server.client_id:
+        # The secret goes where tokens go, never into the configuration file.
+        await host.auth.remember_client(server_id, server.client_id, client_secret)
     host.add_supervisor(server)
     return host.supervisor(server_id).snapshot()
 

@@ -10,7 +10,7 @@ from typing import Any
 from host.config import ServerConfig
 from host.oauth.browser_step import BrowserStep, redirect_uri
 from host.oauth.refresher import TokenRefresher
-from host.token_store import FILE_ONLY_NOTICE, TokenStore
+from host.token_store import FILE_ONLY_NOTICE, Credentials, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,17 @@ class AuthManager:
             browser_step=browser_step,
             client_id=server.client_id,
         )
+
+    async def remember_client(self, server_id: str, client_id: str, client_secret: str) -> None:
+        """A pre-registered confidential client: its secret is stored with the tokens, in the keychain."""
+        refresher = self.refresher(server_id)
+        credentials = await refresher.load() or Credentials()
+        info = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "token_endpoint_auth_method": "client_secret_post",
+        }
+        await refresher.save(credentials.model_copy(update={"client_info": info}))
 
     async def revoke_and_forget(self, server_id: str) -> bool:
         """Revoke the tokens where the server offers revocation, then forget tokens and registration.
