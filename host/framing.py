@@ -16,7 +16,7 @@ import struct
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 #: Largest frame body the host may send (Chrome's limit, in encoded bytes).
 MAX_OUTGOING = 1024 * 1024
@@ -40,7 +40,7 @@ class EndOfStream(Exception):
     """The browser closed its end: the host should shut down."""
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
     parts: list[bytes] = []
     remaining = size
     while remaining:
@@ -52,7 +52,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _discard(stream: BinaryIO, size: int) -> None:
+def _discard(stream: IO[bytes], size: int) -> None:
     remaining = size
     while remaining:
         part = stream.read(min(remaining, _DISCARD_BLOCK))
@@ -78,7 +78,7 @@ def _too_large(length: int) -> FrameError:
     return FrameError("frame_too_large", f"frame of {length} bytes exceeds the {MAX_INCOMING}-byte limit")
 
 
-def read_frame(stream: BinaryIO) -> dict[str, Any]:
+def read_frame(stream: IO[bytes]) -> dict[str, Any]:
     """Read one frame from a blocking stream and decode it to a JSON object.
 
     Raises EndOfStream at a clean or mid-frame EOF, and FrameError for a frame that is too large, not JSON,

@@ -1,0 +1,1 @@
+"""Registering the native-messaging host with Chromium-family browsers: install, uninstall, doctor."""
