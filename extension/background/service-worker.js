@@ -1,0 +1,206 @@
+// The background service worker: owns the native port to the host, relays requests from every page,
+// keeps the last status for the popup, runs the browser step of OAuth, and shows a badge.
+
+import { Backoff } from "./backoff.js";
+import { ChunkJoiner } from "./chunks.js";
+import { Correlator } from "./correlator.js";
+
+const HOST_NAME = "com.notion_mcp_bridge.host";
+// After this many failed starts without a hello, stop retrying on a timer: the host is not installed or broken.
+const GIVE_UP_AFTER = 5;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+const bridge = {
+  host: "connecting", // connecting | connected | missing
+  hostError: null,
+  hello: null,
+  status: null,
+  retryAt: null,
+};
+
+let port = null;
+let joiner = new ChunkJoiner();
+let failuresWithoutHello = 0;
+let reconnectTimer = null;
+const correlator = new Correlator({ prefix: "bg" });
+const backoff = new Backoff();
+const uiPorts = new Set();
+
+// --- the native port -----------------------------------------------------------------------------------
+
+function connect() {
+  if (port) return;
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+  joiner = new ChunkJoiner();
+  update({ host: bridge.host === "missing" ? "missing" : "connecting", retryAt: null });
+  try {
+    port = chrome.runtime.connectNative(HOST_NAME);
+  } catch (error) {
+    port = null;
+    hostLost(error.message);
+    return;
+  }
+  port.onMessage.addListener(onFrame);
+  port.onDisconnect.addListener(() => {
+    // Chrome's own words: "Specified native messaging host not found.", "Native host has exited.", …
+    const words = chrome.runtime.lastError?.message ?? "the host closed the connection";
+    port = null;
+    hostLost(words);
+  });
+}
+
+function hostLost(words) {
+  correlator.failAll(`the host stopped: ${words}`);
+  failuresWithoutHello += 1;
+  if (failuresWithoutHello >= GIVE_UP_AFTER) {
+    // The watchdog alarm still tries now and then, and the popup's Retry tries at once.
+    update({ host: "missing", hostError: words, retryAt: null });
+    return;
+  }
+  const delay = backoff.next();
+  update({ host: "connecting", hostError: words, retryAt: Date.now() + delay });
+  reconnectTimer = setTimeout(connect, delay);
+}
+
+function send(message) {
+  if (!port) throw new Error(bridge.hostError ?? "the host is not running");
+  port.postMessage(message);
+}
+
+async function onFrame(frame) {
+  let message;
+  try {
+    message = joiner.accept(frame);
+  } catch (error) {
+    console.warn("dropped a malformed chunk:", error.message);
+    return;
+  }
+  if (message === null) return;
+  switch (message.type) {
+    case "hello":
+      failuresWithoutHello = 0;
+      backoff.reset();
+      update({ host: "connected", hostError: null, hello: message, retryAt: null });
+      request("hello", { profile_id: await profileId() }).catch((error) => console.warn("hello:", error.message));
+      break;
+    case "status":
+      update({ status: message });
+      break;
+    case "reply":
+      correlator.settle(message);
+      break;
+    case "auth.open":
+      signIn(message);
+      break;
+    case "error":
+      console.warn("host error:", message.error?.code, message.error?.message);
+      if (message.error?.code === "forbidden_origin") update({ host: "missing", hostError: message.error.message });
+      break;
+    default:
+      broadcast({ type: "event", event: message });
+  }
+}
+
+/** Send a request to the host and wait for its reply (the reply object, ok or not). */
+function request(verb, fields = {}, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  const [id, reply] = correlator.open(timeoutMs);
+  try {
+    send({ ...fields, type: verb, id });
+  } catch (error) {
+    correlator.settle({ id, ok: false, error: { code: "host_unavailable", message: error.message } });
+  }
+  return reply;
+}
+
+async function profileId() {
+  const stored = await chrome.storage.local.get("profileId");
+  if (stored.profileId) return stored.profileId;
+  const fresh = crypto.randomUUID().replaceAll("-", "");
+  await chrome.storage.local.set({ profileId: fresh });
+  return fresh;
+}
+
+// --- the browser step of OAuth -------------------------------------------------------------------------
+
+async function signIn({ auth_id, url }) {
+  try {
+    const redirect_url = await chrome.identity.launchWebAuthFlow({ url, interactive: true });
+    await request("auth.result", { auth_id, redirect_url });
+  } catch (error) {
+    const words = chrome.runtime.lastError?.message ?? error?.message ?? "the sign-in window was closed";
+    await request("auth.result", { auth_id, error: words }).catch(() => {});
+  }
+}
+
+// --- state for the pages, and the badge ----------------------------------------------------------------
+
+function snapshot() {
+  return { type: "state", ...bridge };
+}
+
+function update(changes) {
+  Object.assign(bridge, changes);
+  chrome.storage.session.set({ bridge }).catch(() => {});
+  paintBadge();
+  broadcast(snapshot());
+}
+
+function broadcast(message) {
+  for (const ui of uiPorts) {
+    try {
+      ui.postMessage(message);
+    } catch {
+      uiPorts.delete(ui);
+    }
+  }
+}
+
+function paintBadge() {
+  const servers = bridge.status?.servers ?? [];
+  const alarming = bridge.host === "missing" || servers.some((s) => s.state === "needs_auth");
+  const connected = servers.filter((s) => s.state === "connected").length;
+  chrome.action.setBadgeText({ text: alarming ? "!" : connected ? String(connected) : "" });
+  chrome.action.setBadgeBackgroundColor({ color: alarming ? "#d93025" : "#2383e2" });
+}
+
+chrome.runtime.onConnect.addListener((ui) => {
+  if (ui.name !== "ui") return;
+  uiPorts.add(ui);
+  ui.postMessage(snapshot());
+  ui.onDisconnect.addListener(() => uiPorts.delete(ui));
+  ui.onMessage.addListener(async (message) => {
+    if (message.type === "reconnect") {
+      failuresWithoutHello = 0;
+      backoff.reset();
+      connect();
+      return;
+    }
+    if (message.type !== "request") return;
+    try {
+      const reply = await request(message.verb, message.fields ?? {}, message.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      ui.postMessage({ type: "reply", rid: message.rid, reply });
+    } catch (error) {
+      ui.postMessage({ type: "reply", rid: message.rid, reply: { ok: false, error: { code: "host_unavailable", message: error.message } } });
+    }
+  });
+});
+
+// --- staying connected ---------------------------------------------------------------------------------
+
+chrome.runtime.onStartup.addListener(connect);
+chrome.runtime.onInstalled.addListener(() => {
+  chrome.alarms.create("watchdog", { periodInMinutes: 1 });
+  connect();
+});
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name !== "watchdog") return;
+  if (!port) {
+    failuresWithoutHello = Math.min(failuresWithoutHello, GIVE_UP_AFTER - 1);
+    connect();
+  } else {
+    request("ping", {}, 10_000).catch(() => {});
+  }
+});
+
+connect();

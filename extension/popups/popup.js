@@ -1,0 +1,94 @@
+// The toolbar popup: one card per server, live from the background's state, with Connect, Enable, Disconnect.
+
+import { BridgeClient } from "../shared/bridge-client.js";
+
+const LABELS = {
+  disabled: "Disconnected",
+  connecting: "Connecting",
+  connected: "Connected",
+  error: "Error",
+  needs_auth: "Needs auth",
+};
+
+const client = new BridgeClient();
+let latest = null;
+
+function text(node, value) {
+  node.textContent = value ?? "";
+}
+
+function describeHost(state) {
+  if (state.host === "connected") return `Host ${state.hello?.host_version ?? ""} connected`;
+  if (state.host === "missing") return `Host not running: ${state.hostError ?? "unknown error"}`;
+  const retry = state.retryAt ? `, retrying in ${Math.max(0, Math.round((state.retryAt - Date.now()) / 1000))} s` : "";
+  return state.hostError ? `Host stopped: ${state.hostError}${retry}` : "Starting the host…";
+}
+
+function retryWords(server) {
+  if (server.state !== "error" || !server.retry_at) return "";
+  const seconds = Math.max(0, Math.round(server.retry_at - Date.now() / 1000));
+  return ` · next try in ${seconds} s`;
+}
+
+function render(state) {
+  latest = state;
+  const host = document.getElementById("host");
+  text(host, describeHost(state));
+  host.classList.toggle("bad", state.host !== "connected");
+  document.getElementById("missing").hidden = state.host !== "missing";
+  const list = document.getElementById("servers");
+  const servers = state.status?.servers ?? [];
+  list.replaceChildren(...servers.map(card));
+  for (const notice of state.status?.notices ?? []) {
+    const p = document.createElement("p");
+    p.className = "meta";
+    p.textContent = notice;
+    list.append(p);
+  }
+}
+
+function card(server) {
+  const node = document.getElementById("card").content.firstElementChild.cloneNode(true);
+  node.dataset.server = server.id;
+  text(node.querySelector(".name"), server.name);
+  const badge = node.querySelector(".badge");
+  text(badge, LABELS[server.state] ?? server.state);
+  badge.classList.add(server.state);
+  const tools = server.state === "connected" ? `${server.tools} tool${server.tools === 1 ? "" : "s"}` : "";
+  text(node.querySelector(".meta"), [server.transport, tools].filter(Boolean).join(" · ") + retryWords(server));
+  const error = node.querySelector(".error");
+  error.hidden = !server.error;
+  text(error, server.error);
+
+  const connectButton = node.querySelector(".connect");
+  connectButton.hidden = server.state === "connected" || server.state === "connecting";
+  connectButton.addEventListener("click", () => act(server, "server.connect", {}, 6 * 60_000));
+  const toggle = node.querySelector(".enable input");
+  toggle.checked = server.enabled;
+  toggle.addEventListener("change", () => act(server, "server.enable", { enabled: toggle.checked }));
+  const disconnect = node.querySelector(".disconnect");
+  disconnect.hidden = server.kind !== "remote" || !server.enabled;
+  disconnect.addEventListener("click", () => {
+    if (confirm(`Disconnect ${server.name}? Its sign-in is revoked and forgotten on this computer.`)) {
+      act(server, "server.disconnect");
+    }
+  });
+  return node;
+}
+
+async function act(server, verb, fields = {}, timeoutMs) {
+  const reply = await client.request(verb, { server: server.id, ...fields }, timeoutMs);
+  if (!reply.ok) {
+    const node = document.querySelector(`[data-server="${CSS.escape(server.id)}"] .error`);
+    if (node) {
+      node.hidden = false;
+      node.textContent = reply.error.message;
+    }
+  }
+}
+
+document.getElementById("retry").addEventListener("click", () => client.reconnect());
+client.onState(render);
+// Paint at once from the last state the background stored, before the port answers.
+chrome.storage.session.get("bridge").then(({ bridge }) => bridge && !latest && render(bridge));
+setInterval(() => latest && render(latest), 1000);
