@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from host import EXTENSION_ID, paths
+from host.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -185,17 +185,7 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _write(path: Path, config: Config) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(config.model_dump_json(indent=2) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, (config.model_dump_json(indent=2) + "\n").encode("utf-8"))
 
 
 def load(path: Path | None = None) -> Config:

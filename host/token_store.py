@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from host import paths
+from host.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class EncryptedFileBackend:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         key = AESGCM.generate_key(bit_length=256)
-        _write_atomic(self._keyfile, base64.b64encode(key))
+        write_atomic(self._keyfile, base64.b64encode(key))
         return key
 
     def _load(self) -> dict[str, str]:
@@ -133,7 +133,7 @@ class EncryptedFileBackend:
         sealed = AESGCM(self._key()).encrypt(
             nonce, json.dumps(entries).encode(), b"notion-mcp-bridge tokens v1"
         )
-        _write_atomic(self._data, nonce + sealed)
+        write_atomic(self._data, nonce + sealed)
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -150,22 +150,6 @@ class EncryptedFileBackend:
             entries = self._load()
             if entries.pop(key, None) is not None:
                 self._store(entries)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a 0600 temp file beside ``path``, fsync, then rename: a crash leaves the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def choose_backend() -> Backend:

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from host import EXTENSION_ID, HOST_NAME
+from host.atomic import write_atomic
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "manifest_templates" / "native-messaging-host.json"
 DESCRIPTION = "Notion MCP Bridge: MCP sessions, OAuth and tokens for the browser extension"
 
 
-def write_atomic(path: Path, text: str, *, executable: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        # UTF-8 without a BOM: Chrome on Windows rejects a manifest that starts with one.
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        mode = 0o755 if executable else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_text(path: Path, text: str, *, executable: bool = False) -> None:
+    # UTF-8 without a BOM: Chrome on Windows rejects a manifest that starts with one.
+    write_atomic(path, text.encode("utf-8"), mode=0o755 if executable else 0o644)
 
 
 def render_manifest(launcher: Path, extra_ids: list[str]) -> str:
@@ -90,4 +79,4 @@ class InstallRecord:
         return cls(files=list(data.get("files", [])), registry_keys=list(data.get("registry_keys", [])))
 
     def save(self, path: Path) -> None:
-        write_atomic(path, json.dumps(asdict(self), indent=2) + "\n")
+        write_text(path, json.dumps(asdict(self), indent=2) + "\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from host import HOST_NAME, paths
 from installer import browsers as b
-from installer.artifacts import InstallRecord, launcher_text, render_manifest, write_atomic
+from installer.artifacts import InstallRecord, launcher_text, render_manifest, write_text
 from installer.registry import Registry
 
 
@@ -105,13 +105,13 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
     for target in result.targets:
         if target.flatpak not in launchers:
             launcher = launcher_path(env.platform, flatpak=target.flatpak)
-            write_atomic(
+            write_text(
                 launcher, launcher_text(env.platform, home=home, flatpak=target.flatpak), executable=True
             )
             record.add_file(launcher)
             launchers[target.flatpak] = launcher
             lines.append(f"wrote launcher {launcher}")
-        write_atomic(target.manifest, render_manifest(launchers[target.flatpak], options.extension_ids))
+        write_text(target.manifest, render_manifest(launchers[target.flatpak], options.extension_ids))
         record.add_file(target.manifest)
         lines.append(f"wrote {target.browser.name} manifest {target.manifest}")
         if target.registry_key is not None:

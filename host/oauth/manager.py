@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from host.config import ServerConfig
 from host.oauth.browser_step import BrowserStep, redirect_uri
-from host.oauth.refresher import TokenRefresher
+from host.oauth.refresher import TokenRefresher, oauth_client
 from host.token_store import FILE_ONLY_NOTICE, Credentials, TokenStore
 
 log = logging.getLogger(__name__)
@@ -89,19 +88,9 @@ class AuthManager:
 
 
 async def _revoke(credentials: Any) -> bool:
-    from authlib.integrations.httpx_client import AsyncOAuth2Client
-
-    info = credentials.client_info
-    secret = info.get("client_secret")
-    method = info.get("token_endpoint_auth_method") or ("client_secret_post" if secret else "none")
     ok = True
     try:
-        async with AsyncOAuth2Client(
-            client_id=info["client_id"],
-            client_secret=secret,
-            revocation_endpoint_auth_method=method,
-            timeout=10,
-        ) as client:
+        async with oauth_client(credentials.client_info, timeout=10) as client:
             for token, hint in (
                 (credentials.refresh_token, "refresh_token"),
                 (credentials.access_token, "access_token"),
@@ -114,5 +103,4 @@ async def _revoke(credentials: Any) -> bool:
     except Exception as exc:
         log.info("revocation failed: %s", type(exc).__name__)
         return False
-    await asyncio.sleep(0)
     return ok

@@ -76,6 +76,21 @@ def credentials_from_token_response(
     return Credentials.model_validate(base)
 
 
+def oauth_client(client_info: dict[str, Any], *, timeout: float) -> Any:
+    """An authlib client for our registration, authenticating the way the registration says."""
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    secret = client_info.get("client_secret")
+    method = client_info.get("token_endpoint_auth_method") or ("client_secret_post" if secret else "none")
+    return AsyncOAuth2Client(
+        client_id=client_info["client_id"],
+        client_secret=secret,
+        token_endpoint_auth_method=method,
+        revocation_endpoint_auth_method=method,
+        timeout=timeout,
+    )
+
+
 class TokenRefresher:
     """The credentials of one (profile, server), refreshed ahead of expiry and shared across processes."""
 
@@ -159,7 +174,6 @@ class TokenRefresher:
 
     async def _request_refresh(self, current: Credentials) -> Credentials:
         from authlib.integrations.base_client.errors import OAuthError
-        from authlib.integrations.httpx_client import AsyncOAuth2Client
 
         client_info = current.client_info or {}
         token_endpoint = current.token_endpoint
@@ -168,15 +182,8 @@ class TokenRefresher:
         extra: dict[str, str] = {}
         if current.resource:
             extra["resource"] = current.resource
-        secret = client_info.get("client_secret")
-        method = client_info.get("token_endpoint_auth_method") or ("client_secret_post" if secret else "none")
         try:
-            async with AsyncOAuth2Client(
-                client_id=client_info["client_id"],
-                client_secret=secret,
-                token_endpoint_auth_method=method,
-                timeout=20,
-            ) as client:
+            async with oauth_client(client_info, timeout=20) as client:
                 token = await client.refresh_token(
                     token_endpoint, refresh_token=current.refresh_token, **extra
                 )
