@@ -1,7 +1,8 @@
 // One request/reply correlator for every caller (popup, options, panel): ids, timeouts, late replies ignored.
 
 export class Correlator {
-  constructor({ prefix = "x", setTimer = setTimeout, clearTimer = clearTimeout } = {}) {
+  // Wrapped, not passed bare: calling a bare setTimeout as a method of this object is an "Illegal invocation".
+  constructor({ prefix = "x", setTimer = (fn, ms) => setTimeout(fn, ms), clearTimer = (t) => clearTimeout(t) } = {}) {
     this.prefix = prefix;
     this.counter = 0;
     this.waiting = new Map();

@@ -8,6 +8,7 @@ const LABELS = {
   connected: "Connected",
   error: "Error",
   needs_auth: "Needs auth",
+  offline: "Host offline",
 };
 
 const client = new BridgeClient();
@@ -19,9 +20,10 @@ function text(node, value) {
 
 function describeHost(state) {
   if (state.host === "connected") return `Host ${state.hello?.host_version ?? ""} connected`;
-  if (state.host === "missing") return `Host not running: ${state.hostError ?? "unknown error"}`;
-  const retry = state.retryAt ? `, retrying in ${Math.max(0, Math.round((state.retryAt - Date.now()) / 1000))} s` : "";
-  return state.hostError ? `Host stopped: ${state.hostError}${retry}` : "Starting the host…";
+  const words = (state.hostError ?? "unknown error").replace(/\.$/, "");
+  if (state.host === "missing") return `Host not running: ${words}`;
+  const retry = state.retryAt ? `; retrying in ${Math.max(0, Math.round((state.retryAt - Date.now()) / 1000))} s` : "";
+  return state.hostError ? `Host stopped: ${words}${retry}` : "Starting the host…";
 }
 
 function retryWords(server) {
@@ -38,7 +40,9 @@ function render(state) {
   document.getElementById("missing").hidden = state.host !== "missing";
   const list = document.getElementById("servers");
   const servers = state.status?.servers ?? [];
-  list.replaceChildren(...servers.map(card));
+  // Without a host there is no session behind any card: show the last known list, but not as live.
+  const live = state.host === "connected";
+  list.replaceChildren(...servers.map((server) => card(live ? server : { ...server, state: "offline", error: null })));
   for (const notice of state.status?.notices ?? []) {
     const p = document.createElement("p");
     p.className = "meta";
@@ -61,11 +65,14 @@ function card(server) {
   text(error, server.error);
 
   const connectButton = node.querySelector(".connect");
-  connectButton.hidden = server.state === "connected" || server.state === "connecting";
+  connectButton.hidden = ["connected", "connecting", "offline"].includes(server.state);
   connectButton.addEventListener("click", () => act(server, "server.connect", {}, 6 * 60_000));
   const toggle = node.querySelector(".enable input");
   toggle.checked = server.enabled;
   toggle.addEventListener("change", () => act(server, "server.enable", { enabled: toggle.checked }));
+  const toolsLink = node.querySelector(".tools-link");
+  toolsLink.hidden = server.state !== "connected";
+  toolsLink.href = `tools.html?server=${encodeURIComponent(server.id)}`;
   const disconnect = node.querySelector(".disconnect");
   disconnect.hidden = server.kind !== "remote" || !server.enabled;
   disconnect.addEventListener("click", () => {

@@ -1,0 +1,91 @@
+// The tool runner: pick a server and a tool, fill the form generated from its inputSchema, see the result.
+
+import { BridgeClient } from "../shared/bridge-client.js";
+import { renderResult } from "../shared/render-result.js";
+import { formModel, prune, validate } from "../shared/schema-form.js";
+import { renderForm } from "../shared/schema-form-dom.js";
+
+const client = new BridgeClient();
+const serverSelect = document.getElementById("server");
+const toolSelect = document.getElementById("tool");
+const problems = document.getElementById("problems");
+let tools = [];
+let readForm = () => ({});
+let copyText = "";
+
+function option(value, label) {
+  const node = document.createElement("option");
+  node.value = value;
+  node.textContent = label;
+  return node;
+}
+
+function showProblems(lines) {
+  problems.hidden = lines.length === 0;
+  problems.textContent = lines.join("\n");
+}
+
+client.onState((state) => {
+  const connected = (state.status?.servers ?? []).filter((s) => s.state === "connected");
+  const current = serverSelect.value || new URLSearchParams(location.search).get("server");
+  const ids = connected.map((s) => s.id).join(",");
+  if (serverSelect.dataset.ids === ids) return;
+  serverSelect.dataset.ids = ids;
+  serverSelect.replaceChildren(...connected.map((s) => option(s.id, s.name)));
+  if (connected.some((s) => s.id === current)) serverSelect.value = current;
+  loadTools();
+});
+
+async function loadTools() {
+  if (!serverSelect.value) return;
+  const reply = await client.request("tools.list", { server: serverSelect.value });
+  tools = reply.ok ? reply.result.tools : [];
+  toolSelect.replaceChildren(...tools.map((t) => option(t.name, t.title ?? t.name)));
+  const wanted = new URLSearchParams(location.search).get("tool");
+  if (tools.some((t) => t.name === wanted)) toolSelect.value = wanted;
+  showForm();
+  if (!reply.ok) showProblems([reply.error.message]);
+}
+
+function showForm() {
+  const tool = tools.find((t) => t.name === toolSelect.value);
+  document.getElementById("description").textContent = tool?.description ?? "";
+  const fields = document.getElementById("fields");
+  fields.replaceChildren();
+  showProblems([]);
+  if (tool) readForm = renderForm(fields, formModel(tool.inputSchema));
+}
+
+serverSelect.addEventListener("change", loadTools);
+toolSelect.addEventListener("change", showForm);
+
+document.getElementById("form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const tool = tools.find((t) => t.name === toolSelect.value);
+  if (!tool) return;
+  let args;
+  try {
+    args = prune(readForm());
+  } catch (error) {
+    showProblems([error.message]);
+    return;
+  }
+  // Check before sending: a person should hear about a missing field from the form, not from the server.
+  const errors = validate(tool.inputSchema ?? {}, args);
+  if (errors.length) {
+    showProblems(errors.map((e) => `${e.path} ${e.message}`));
+    return;
+  }
+  showProblems([]);
+  const run = document.getElementById("run");
+  run.disabled = true;
+  run.textContent = "Running…";
+  const reply = await client.request("tool.call", { server: serverSelect.value, tool: tool.name, arguments: args }, 130_000);
+  run.disabled = false;
+  run.textContent = "Run";
+  document.getElementById("output").hidden = false;
+  const result = reply.ok ? reply.result : { isError: true, content: [{ type: "text", text: reply.error.message }] };
+  copyText = renderResult(document.getElementById("result"), result);
+});
+
+document.getElementById("copy").addEventListener("click", () => navigator.clipboard.writeText(copyText));

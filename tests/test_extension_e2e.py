@@ -1,0 +1,111 @@
+"""The extension in a real Chromium with the real host: status cards, the Enable toggle, a tool run through a
+form generated from its schema, and recovery when the host dies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from host.client import write_config
+from tests.support.browser import chromium, extension_page, screenshot
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    profile, home = tmp_path / "profile", tmp_path / "home"
+    write_config(home, [{"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
+                         "db_path": str(home / "data" / "sample.db")}])  # fmt: skip
+    env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
+    subprocess.run(
+        [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+        check=True, capture_output=True, env=env,
+    )  # fmt: skip
+    with chromium(profile) as driver:
+        yield driver
+
+
+def card_text(driver, server: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, f'[data-server="{server}"]').text
+
+
+def test_popup_card_enable_toggle_and_host_recovery(browser):
+    browser.get(extension_page("popups/popup.html"))
+    wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "SQLite to connect")
+    assert "stdio · 3 tools" in card_text(browser, "sqlite")
+    screenshot(browser, "popup-connected")
+
+    browser.find_element(By.CSS_SELECTOR, '[data-server="sqlite"] .enable input').click()
+    wait_until(lambda: "Disconnected" in card_text(browser, "sqlite"), "the card to say Disconnected")
+    screenshot(browser, "popup-disabled")
+    browser.find_element(By.CSS_SELECTOR, '[data-server="sqlite"] .enable input').click()
+    wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "the card to come back")
+
+    # The reconnect can take under a second, so record every state the popup shows rather than poll for one.
+    browser.execute_script(
+        "window.seen = [];"
+        "new MutationObserver(() => window.seen.push(document.body.innerText))"
+        ".observe(document.body, {subtree: true, childList: true, characterData: true});"
+    )
+    killed = subprocess.run(["pkill", "-f", "[-]m host chrome-extension://"], check=False)
+    assert killed.returncode == 0, "no host process to kill"
+
+    def stopped_views() -> list[str]:
+        return [t for t in browser.execute_script("return window.seen") if "Native host has exited" in t]
+
+    wait_until(lambda: stopped_views(), "the popup to say the host stopped", 10)
+    assert "Host offline" in stopped_views()[0], "a card must not claim Connected without a host"
+    wait_until(
+        lambda: browser.find_element(By.ID, "host").text == "Host 0.1.0 connected", "the host to come back"
+    )
+    wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "SQLite to reconnect")
+
+
+def test_a_tool_runs_through_the_generated_form(browser):
+    browser.get(extension_page("popups/tools.html?server=sqlite&tool=read_query"))
+    wait_until(
+        lambda: browser.find_elements(
+            By.CSS_SELECTOR, '[data-field="query"] textarea, [data-field="query"] input'
+        ),
+        "the form",
+    )
+    browser.find_element(By.ID, "run").click()
+    wait_until(
+        lambda: "query is required" in browser.find_element(By.ID, "problems").text, "the form to refuse"
+    )
+    field = browser.find_element(By.CSS_SELECTOR, '[data-field="query"] input')
+    field.send_keys("SELECT id, name FROM teams ORDER BY id")
+    browser.find_element(By.ID, "run").click()
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#result table.rows td"), "the result table")
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#result table.rows td")]
+    assert cells[:4] == ["1", "Platform", "2", "Growth"]
+    screenshot(browser, "tool-runner-result")
+    Select(browser.find_element(By.ID, "tool")).select_by_value("describe_table")
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="table"] input'),
+        "the describe_table form",
+    )
+    browser.find_element(By.CSS_SELECTOR, '[data-field="table"] input').send_keys("ghosts")
+    browser.find_element(By.ID, "run").click()
+    wait_until(
+        lambda: "no table named 'ghosts'" in browser.find_element(By.ID, "result").text, "the tool error"
+    )
+    assert "is-error" in browser.find_element(By.ID, "result").get_attribute("class")
