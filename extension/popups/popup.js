@@ -32,6 +32,22 @@ function retryWords(server) {
   return ` · next try in ${seconds} s`;
 }
 
+function metaWords(server) {
+  const tools = server.state === "connected" ? `${server.tools} tool${server.tools === 1 ? "" : "s"}` : "";
+  return [server.transport, tools].filter(Boolean).join(" · ") + retryWords(server);
+}
+
+/** Once a second, only the countdowns change: update their text in place so nothing a person is about to
+ * click is replaced under the pointer. */
+function tick() {
+  if (!latest) return;
+  text(document.getElementById("host"), describeHost(latest));
+  for (const server of latest.status?.servers ?? []) {
+    const meta = document.querySelector(`[data-server="${CSS.escape(server.id)}"] .meta`);
+    if (meta && latest.host === "connected") text(meta, metaWords(server));
+  }
+}
+
 function render(state) {
   latest = state;
   const host = document.getElementById("host");
@@ -58,8 +74,7 @@ function card(server) {
   const badge = node.querySelector(".badge");
   text(badge, LABELS[server.state] ?? server.state);
   badge.classList.add(server.state);
-  const tools = server.state === "connected" ? `${server.tools} tool${server.tools === 1 ? "" : "s"}` : "";
-  text(node.querySelector(".meta"), [server.transport, tools].filter(Boolean).join(" · ") + retryWords(server));
+  text(node.querySelector(".meta"), metaWords(server));
   const error = node.querySelector(".error");
   error.hidden = !server.error;
   text(error, server.error);
@@ -98,4 +113,4 @@ document.getElementById("retry").addEventListener("click", () => client.reconnec
 client.onState(render);
 // Paint at once from the last state the background stored, before the port answers.
 chrome.storage.session.get("bridge").then(({ bridge }) => bridge && !latest && render(bridge));
-setInterval(() => latest && render(latest), 1000);
+setInterval(tick, 1000);
