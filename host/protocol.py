@@ -235,6 +235,16 @@ class AuthResult(_Request):
     error: str | None = None
 
 
+class LLMConfigure(_Request):
+    """The chat model's endpoint and model; the API key goes to the keychain, never into the configuration."""
+
+    type: Literal["llm.configure"]
+    base_url: str = Field(pattern=r"^https?://")
+    model: str = Field(min_length=1)
+    api_key: str | None = Field(default=None, repr=False)
+    """Absent: keep the stored key. Empty string: forget it."""
+
+
 class ToolsList(_Request):
     type: Literal["tools.list"]
     server: str
@@ -267,6 +277,7 @@ _REQUEST_MODELS = (
     ServerConnect,
     ServerDisconnect,
     AuthResult,
+    LLMConfigure,
     ToolsList,
     ToolCall,
     ToolCancel,
@@ -284,6 +295,7 @@ Request = Annotated[
     | ServerConnect
     | ServerDisconnect
     | AuthResult
+    | LLMConfigure
     | ToolsList
     | ToolCall
     | ToolCancel,

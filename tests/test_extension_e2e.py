@@ -109,3 +109,53 @@ def test_a_tool_runs_through_the_generated_form(browser):
         lambda: "no table named 'ghosts'" in browser.find_element(By.ID, "result").text, "the tool error"
     )
     assert "is-error" in browser.find_element(By.ID, "result").get_attribute("class")
+
+
+def test_options_page_adds_edits_and_removes_servers_and_keeps_the_api_key_out_of_the_extension(browser):
+    browser.get(extension_page("options/options.html"))
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="sqlite"]'), "the server list"
+    )
+    form = browser.find_element(By.ID, "editor")
+    form.find_element(By.NAME, "name").send_keys("Toy")
+    Select(form.find_element(By.NAME, "kind")).select_by_value("stdio")
+    form.find_element(By.NAME, "command").send_keys(f'"{sys.executable}" -m tests.support.toy_server stdio')
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="toy"]'), "the new server"
+    )
+
+    browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .edit').click()
+    name = browser.find_element(By.CSS_SELECTOR, "#editor [name=name]")
+    name.clear()
+    name.send_keys("Toy renamed")
+    browser.find_element(By.CSS_SELECTOR, "#editor button[type=submit]").click()
+    wait_until(lambda: "Toy renamed" in browser.find_element(By.ID, "servers").text, "the rename")
+
+    sqlite = browser.find_element(By.ID, "sqlite")
+    sqlite.find_element(By.NAME, "allow_writes").click()
+    sqlite.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    llm = browser.find_element(By.ID, "llm")
+    llm.find_element(By.NAME, "api_key").send_keys("sk-test-do-not-store-in-extension")
+    llm.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(
+        lambda: "An API key is stored" in browser.find_element(By.ID, "llm-status").text,
+        "the key to be stored",
+    )
+    screenshot(browser, "options")
+    stored = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "Promise.all([chrome.storage.local.get(null), chrome.storage.session.get(null)])"
+        ".then((all) => done(JSON.stringify(all)));"
+    )
+    assert "sk-test" not in stored, "the API key must never be kept in extension storage"
+
+    browser.execute_script("window.confirm = () => true;")
+    browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .remove').click()
+    wait_until(
+        lambda: not browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="toy"]'), "the removal"
+    )
+
+    browser.get(extension_page("popups/popup.html"))
+    wait_until(lambda: "5 tools" in card_text(browser, "sqlite"), "SQLite to offer its write tools")

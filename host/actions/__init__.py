@@ -24,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
     "server.disconnect": auth.server_disconnect,
     "status.get": status.status_get,
     "config.get": status.config_get,
+    "llm.configure": status.llm_configure,
     "server.add": servers.server_add,
     "server.update": servers.server_update,
     "server.remove": servers.server_remove,

@@ -14,6 +14,7 @@ from host.token_store import FILE_ONLY_NOTICE, Credentials, TokenStore
 log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "default"
+LLM_KEY_ENTRY = "llm/api-key"
 
 
 class AuthManager:
@@ -71,6 +72,23 @@ class AuthManager:
             "token_endpoint_auth_method": "client_secret_post",
         }
         await refresher.save(credentials.model_copy(update={"client_info": info}))
+
+    # The chat model's API key lives in the same store as tokens, under its own entry, for every profile.
+    async def set_llm_key(self, api_key: str | None) -> None:
+        import asyncio
+
+        if api_key:
+            await asyncio.to_thread(self.store.backend.set, LLM_KEY_ENTRY, api_key)
+        else:
+            await asyncio.to_thread(self.store.backend.delete, LLM_KEY_ENTRY)
+
+    async def llm_key(self) -> str | None:
+        import asyncio
+
+        return await asyncio.to_thread(self.store.backend.get, LLM_KEY_ENTRY)
+
+    async def has_llm_key(self) -> bool:
+        return bool(await self.llm_key())
 
     async def revoke_and_forget(self, server_id: str) -> bool:
         """Revoke the tokens where the server offers revocation, then forget tokens and registration.

@@ -1,0 +1,140 @@
+// The options page: which servers exist and how to reach them, the SQLite database, and the chat model.
+// Every change is a host request; the host stores it (secrets in the keychain) and the list refreshes.
+
+import { BridgeClient } from "../shared/bridge-client.js";
+import { splitCommand } from "../shared/command-line.js";
+
+const client = new BridgeClient();
+const editor = document.getElementById("editor");
+let config = null;
+
+function show(id, message) {
+  const node = document.getElementById(id);
+  node.hidden = !message;
+  node.textContent = message ?? "";
+}
+
+async function refresh() {
+  const reply = await client.request("config.get");
+  if (!reply.ok) return;
+  config = reply.result;
+  const body = document.querySelector("#servers tbody");
+  body.replaceChildren(...config.servers.map(row));
+  const sqlite = config.servers.find((s) => s.builtin === "sqlite");
+  const sqliteForm = document.getElementById("sqlite");
+  sqliteForm.hidden = !sqlite;
+  if (sqlite) {
+    sqliteForm.db_path.value = sqlite.db_path ?? "";
+    sqliteForm.allow_writes.checked = sqlite.allow_writes;
+  }
+  const llm = document.getElementById("llm");
+  llm.base_url.value = config.llm.base_url;
+  llm.model.value = config.llm.model;
+  document.getElementById("llm-status").textContent = config.llm.has_api_key ? "An API key is stored." : "No API key stored.";
+}
+
+function row(server) {
+  const tr = document.createElement("tr");
+  tr.dataset.server = server.id;
+  const where = server.kind === "remote" ? server.url : server.builtin ? `built-in SQLite: ${server.db_path}` : (server.command ?? []).join(" ");
+  for (const value of [server.name, server.kind, where]) {
+    const td = document.createElement("td");
+    td.textContent = value;
+    tr.append(td);
+  }
+  const actions = document.createElement("td");
+  const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "Edit", className: "edit" });
+  edit.addEventListener("click", () => load(server));
+  const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Remove", className: "remove" });
+  remove.addEventListener("click", async () => {
+    if (!confirm(`Remove ${server.name}?`)) return;
+    const reply = await client.request("server.remove", { server: server.id });
+    if (!reply.ok) show("editor-error", reply.error.message);
+    refresh();
+  });
+  actions.append(edit, remove);
+  tr.append(actions);
+  return tr;
+}
+
+function load(server) {
+  document.getElementById("editor-title").textContent = `Edit ${server.name}`;
+  editor.id.value = server.id;
+  editor.name.value = server.name;
+  editor.kind.value = server.kind;
+  editor.kind.disabled = true;
+  editor.url.value = server.url ?? "";
+  editor.transport.value = server.transport ?? "auto";
+  editor.client_id.value = server.client_id ?? "";
+  editor.command.value = (server.command ?? []).join(" ");
+  toggleKind();
+}
+
+function toggleKind() {
+  editor.querySelector(".remote").hidden = editor.kind.value !== "remote";
+  editor.querySelector(".stdio").hidden = editor.kind.value !== "stdio";
+}
+
+editor.kind.addEventListener("change", toggleKind);
+editor.addEventListener("reset", () => {
+  editor.kind.disabled = false;
+  document.getElementById("editor-title").textContent = "Add a server";
+  setTimeout(toggleKind);
+  show("editor-error", null);
+});
+
+editor.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const kind = editor.kind.value;
+  const fields = { name: editor.name.value.trim() };
+  if (kind === "remote") {
+    Object.assign(fields, { url: editor.url.value.trim(), transport: editor.transport.value, client_id: editor.client_id.value.trim() || null });
+  } else {
+    try {
+      fields.command = splitCommand(editor.command.value);
+    } catch (error) {
+      show("editor-error", error.message);
+      return;
+    }
+  }
+  const reply = editor.id.value
+    ? await client.request("server.update", { server: editor.id.value, changes: fields })
+    : await client.request("server.add", { server: { ...fields, kind } });
+  if (!reply.ok) {
+    show("editor-error", reply.error.message);
+    return;
+  }
+  editor.reset();
+  refresh();
+});
+
+document.getElementById("sqlite").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const sqlite = config?.servers.find((s) => s.builtin === "sqlite");
+  if (!sqlite) return;
+  const reply = await client.request("server.update", {
+    server: sqlite.id,
+    changes: { db_path: form.db_path.value.trim(), allow_writes: form.allow_writes.checked },
+  });
+  show("sqlite-error", reply.ok ? null : reply.error.message);
+  refresh();
+});
+
+document.getElementById("llm").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const fields = { base_url: form.base_url.value.trim(), model: form.model.value.trim() };
+  if (form.api_key.value) fields.api_key = form.api_key.value;
+  const reply = await client.request("llm.configure", fields);
+  form.api_key.value = "";
+  document.getElementById("llm-status").textContent = reply.ok
+    ? `Saved. ${reply.result.has_api_key ? "An API key is stored." : "No API key stored."}`
+    : reply.error.code === "unknown_verb" ? "The host is too old for this setting; update it." : reply.error.message;
+});
+
+client.onState((state) => {
+  document.getElementById("host").textContent =
+    state.host === "connected" ? `Host ${state.hello?.host_version ?? ""} connected` : `Host: ${state.hostError ?? "starting…"}`;
+  if (state.host === "connected" && !config) refresh();
+});
