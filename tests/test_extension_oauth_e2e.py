@@ -83,3 +83,48 @@ def test_deny_ends_in_needs_auth_with_words(setup):
     wait_until(lambda: "Needs auth" in card_text(driver, "notion"), "the card to say Needs auth")
     assert "access was denied" in card_text(driver, "notion")
     screenshot(driver, "popup-needs-auth")
+
+
+def test_search_and_database_query_through_generated_forms(setup):
+    driver, _, _ = setup
+    driver.get(extension_page("popups/popup.html"))
+    wait_until(lambda: "Disconnected" in card_text(driver, "notion"), "the Notion card")
+    driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
+    press_in_consent_window(driver, "allow")
+    wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
+
+    driver.get(extension_page("popups/tools.html?server=notion&tool=notion-search"))
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="query"] input'), "the search form")
+    driver.find_element(By.CSS_SELECTOR, '[data-field="query"] input').send_keys("Reading List")
+    driver.find_element(By.ID, "run").click()
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#result table.rows td"), "search results")
+    results = driver.find_element(By.CSS_SELECTOR, "#result table.rows").text
+    assert "Reading List" in results and "database" in results
+    data_source = next(
+        row.find_elements(By.TAG_NAME, "td")
+        for row in driver.find_elements(By.CSS_SELECTOR, "#result table.rows tbody tr")
+        if "database" in row.text
+    )
+    headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#result table.rows th")]
+    data_source_id = data_source[headers.index("data_source_id")].text
+
+    driver.get(extension_page("popups/tools.html?server=notion&tool=notion-query-data-sources"))
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="data_source_id"] input'), "the query form"
+    )
+    driver.find_element(By.CSS_SELECTOR, '[data-field="data_source_id"] input').send_keys(data_source_id)
+    driver.find_element(By.CSS_SELECTOR, '[data-field="filter"] textarea').send_keys(
+        '{"property": "Rating", "number": {"greater_than_or_equal_to": 5}}'
+    )
+    driver.find_element(By.CSS_SELECTOR, '[data-field="sorts"] textarea').send_keys(
+        '[{"property": "Name", "direction": "ascending"}]'
+    )
+    driver.find_element(By.ID, "run").click()
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#result table.rows td"), "the rows")
+    headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#result table.rows th")]
+    ratings = [
+        row.find_elements(By.TAG_NAME, "td")[headers.index("Rating")].text
+        for row in driver.find_elements(By.CSS_SELECTOR, "#result table.rows tbody tr")
+    ]
+    assert ratings and set(ratings) == {"5"}
+    screenshot(driver, "tool-runner-notion-query")
