@@ -8,7 +8,18 @@ import sys
 
 def test_demo_runs_end_to_end(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "host.cli", "demo", "--home", str(tmp_path / "demo")],
+        [
+            sys.executable,
+            "-m",
+            "host.cli",
+            "demo",
+            "--home",
+            str(tmp_path / "demo"),
+            "--browser",
+            "on",
+            "--screenshots",
+            str(tmp_path / "shots"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -17,3 +28,5 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "Notion · Acme Corp: connected, 8 tools" in done.stdout
     assert "SQLite (sample): connected, 3 tools" in done.stdout
     assert "★" in done.stdout
+    shots = sorted(p.name for p in (tmp_path / "shots").iterdir())
+    assert shots == ["1-popup.png", "2-consent.png", "3-connected.png", "4-tool-result.png"], done.stdout

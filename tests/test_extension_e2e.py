@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from host.client import write_config
-from tests.support.browser import chromium, extension_page, screenshot
+from host.commands.browser import chromium, extension_page, screenshot
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:

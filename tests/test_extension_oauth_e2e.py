@@ -12,8 +12,8 @@ from selenium.webdriver.common.by import By
 
 from dev_notion.testing import DevNotionProcess
 from host.client import write_config
+from host.commands.browser import chromium, extension_page, screenshot
 from host.token_store import EncryptedFileBackend
-from tests.support.browser import chromium, extension_page, screenshot
 from tests.test_extension_e2e import card_text, wait_until
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 
 from host import HOST_NAME
-from tests.support.browser import chromium, extension_page, screenshot
+from host.commands.browser import chromium, extension_page, screenshot
 
 
 def test_installed_host_says_hello_to_the_extension_in_chromium(tmp_path):

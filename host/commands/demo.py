@@ -19,21 +19,28 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, help="keep the demo's files here instead of a temporary folder")
+    parser.add_argument(
+        "--browser",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="also walk through the extension in Chromium: auto = when Chromium and selenium are installed",
+    )
+    parser.add_argument("--screenshots", type=Path, help="where the browser walk saves its screenshots")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.home is not None:
         args.home.mkdir(parents=True, exist_ok=True)
-        return _demo(args.home.resolve())
+        return _demo(args.home.resolve(), args)
     with tempfile.TemporaryDirectory(prefix="notion-bridge-demo-") as home:
-        return _demo(Path(home))
+        return _demo(Path(home), args)
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _demo(home: Path) -> int:
+def _demo(home: Path, args: argparse.Namespace) -> int:
     from dev_notion.testing import DevNotionProcess, answer_consent
     from host.client import HostProcess, write_config
 
@@ -56,9 +63,20 @@ def _demo(home: Path) -> int:
         _say("Starting the host as the browser would (python -m host chrome-extension://…/)…")
         host = HostProcess(home, env={"NOTION_BRIDGE_TOKEN_STORE": "file"}, heartbeat_s=15)
         try:
-            return _walk(host, notion, answer_consent)
+            status = _walk(host, notion, answer_consent)
         finally:
             host.close()
+        if status != 0 or args.browser == "off":
+            return status
+        missing = _browser_missing()
+        if missing:
+            if args.browser == "on":
+                _say(f"\nThe browser walk needs {missing}.")
+                return 1
+            _say(f"\n(Skipping the walk through the extension in Chromium: it needs {missing}.)")
+            return 0
+        folder = (args.screenshots or (Path.cwd() / "demo-screenshots")).resolve()
+        return _browser_walk(home, notion, folder)
 
 
 def _walk(host: Any, notion: Any, answer_consent: Any) -> int:
@@ -120,6 +138,70 @@ def _walk(host: Any, notion: Any, answer_consent: Any) -> int:
     stats = notion.admin("stats")
     _say(f"\nThe server saw: {json.dumps(stats['oauth'])}")
     _say("Done. Install for real use with `notion-bridge install` (README: Installing for real use).")
+    return 0
+
+
+def _browser_missing() -> str | None:
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("selenium") is None:
+        return "selenium (pip install -e '.[demo]')"
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        return "Chromium and its driver (e.g. apt install chromium chromium-driver)"
+    return None
+
+
+def _browser_walk(home: Path, notion: Any, folder: Path) -> int:
+    """The same walk through the real extension: popup, Connect, the consent window, a tool run."""
+    import os
+
+    from selenium.webdriver.common.by import By
+
+    from host.commands.browser import chromium, extension_page, screenshot
+    from installer import browsers
+    from installer.install import Options, install
+
+    headed = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    _say(f"\nNow through the extension, in Chromium ({'a window' if headed else 'headless'})…")
+    profile = home / "chromium-profile"
+    install(browsers.Environment.current(), Options(browsers=["chromium"], user_data_dir=profile, home=home))
+
+    def wait(check: Any, what: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except Exception:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the browser walk timed out waiting for {what}")
+
+    def card(server_id: str) -> str:
+        return str(driver.find_element(By.CSS_SELECTOR, f'[data-server="{server_id}"]').text)
+
+    with chromium(profile, headed=headed) as driver:
+        driver.get(extension_page("popups/popup.html"))
+        wait(lambda: "Connected" in card("sqlite"), "SQLite to connect")
+        _say(f"  popup: {screenshot(driver, '1-popup', folder)}")
+        driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
+        popup = driver.current_window_handle
+        wait(lambda: len(driver.window_handles) > 1, "the consent window")
+        driver.switch_to.window(next(h for h in driver.window_handles if h != popup))
+        wait(lambda: driver.find_elements(By.ID, "allow"), "the consent page")
+        _say(f"  consent window: {screenshot(driver, '2-consent', folder)}")
+        driver.find_element(By.ID, "allow").click()
+        driver.switch_to.window(popup)
+        wait(lambda: "Connected" in card("notion"), "Notion to connect")
+        _say(f"  connected: {screenshot(driver, '3-connected', folder)}")
+        driver.get(extension_page("popups/tools.html?server=notion&tool=notion-search"))
+        wait(lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="query"] input'), "the search form")
+        driver.find_element(By.CSS_SELECTOR, '[data-field="query"] input').send_keys("handbook")
+        driver.find_element(By.ID, "run").click()
+        wait(lambda: "Engineering Handbook" in driver.find_element(By.ID, "result").text, "the search result")
+        _say(f"  a Notion search from the tool runner: {screenshot(driver, '4-tool-result', folder)}")
+    _say("Done.")
     return 0
 
 

@@ -1,4 +1,8 @@
-"""A real Chromium with the real extension, driven by Selenium, on a throw-away profile."""
+"""A real Chromium with the real extension, driven by Selenium, on a throw-away profile.
+
+Used by the demo's browser walk and by the browser tests. Headless unless ``headed`` (the demo asks for a
+window when a display exists).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from host import EXTENSION_ID
 
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+HEADLESS_FLAGS = ("--headless=new",)
 
 
 def _require(binary: str) -> str:
@@ -27,11 +32,13 @@ def _require(binary: str) -> str:
 
 
 @contextmanager
-def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
+def chromium(profile: Path, *, headed: bool = False) -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = _require("chromium")
+    for flag in () if headed else HEADLESS_FLAGS:
+        options.add_argument(flag)
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
         f"--disable-extensions-except={EXTENSION_DIR}", f"--load-extension={EXTENSION_DIR}",
     ):  # fmt: skip
@@ -47,8 +54,8 @@ def extension_page(path: str) -> str:
     return f"chrome-extension://{EXTENSION_ID}/{path}"
 
 
-def screenshot(driver: webdriver.Chrome, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    target = ARTIFACTS / f"{name}.png"
+def screenshot(driver: webdriver.Chrome, name: str, folder: Path = ARTIFACTS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.png"
     driver.save_screenshot(str(target))
     return target
