@@ -128,3 +128,53 @@ def test_search_and_database_query_through_generated_forms(setup):
     ]
     assert ratings and set(ratings) == {"5"}
     screenshot(driver, "tool-runner-notion-query")
+
+
+def test_quick_forms_create_a_page_from_markdown_and_comment(setup):
+    driver, notion, _ = setup
+    driver.get(extension_page("popups/popup.html"))
+    wait_until(lambda: "Disconnected" in card_text(driver, "notion"), "the Notion card")
+    driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
+    press_in_consent_window(driver, "allow")
+    wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
+    database = next(p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id"))[
+        "parent"
+    ]["database_id"]
+
+    driver.get(extension_page("popups/tools.html?server=notion&quick=create"))
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="parent_id"] input'), "the quick form"
+    )
+    driver.find_element(By.CSS_SELECTOR, '[data-field="parent_id"] input').send_keys(database)
+    title_property = driver.find_element(By.CSS_SELECTOR, '[data-field="title_property"] input')
+    title_property.clear()
+    title_property.send_keys(notion_title_property(notion, database))
+    driver.find_element(By.CSS_SELECTOR, '[data-field="title"] input').send_keys("Made from the quick form")
+    driver.find_element(By.CSS_SELECTOR, '[data-field="markdown"] textarea').send_keys(
+        "# Heading\nSome **bold** text."
+    )
+    driver.find_element(By.ID, "run").click()
+    wait_until(
+        lambda: "Created Made from the quick form" in driver.find_element(By.ID, "result").text, "the page"
+    )
+    created = notion.admin("pages", title="Made from the quick form")["pages"]
+    assert len(created) == 1 and "Some **bold** text." in created[0]["content"]
+    screenshot(driver, "quick-create-page")
+
+    driver.get(extension_page("popups/tools.html?server=notion&quick=comment"))
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="page_id"] input'), "the comment form"
+    )
+    driver.find_element(By.CSS_SELECTOR, '[data-field="page_id"] input').send_keys(created[0]["id"])
+    driver.find_element(By.CSS_SELECTOR, '[data-field="text"] input').send_keys("Looks good")
+    driver.find_element(By.ID, "run").click()
+    wait_until(
+        lambda: f"Commented on {created[0]['id']}" in driver.find_element(By.ID, "result").text, "the comment"
+    )
+
+
+def notion_title_property(notion, database_id: str) -> str:
+    rows = [
+        p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id") == database_id
+    ]
+    return "Company" if any("Globex" in r["title"] for r in rows) else "Name"

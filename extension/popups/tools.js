@@ -1,6 +1,7 @@
 // The tool runner: pick a server and a tool, fill the form generated from its inputSchema, see the result.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { quickActionsFor } from "../shared/notion-quick.js";
 import { renderResult } from "../shared/render-result.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
 import { renderForm } from "../shared/schema-form-dom.js";
@@ -9,7 +10,9 @@ const client = new BridgeClient();
 const serverSelect = document.getElementById("server");
 const toolSelect = document.getElementById("tool");
 const problems = document.getElementById("problems");
+const quickSelect = document.getElementById("quick");
 let tools = [];
+let quick = [];
 let readForm = () => ({});
 let copyText = "";
 
@@ -43,25 +46,39 @@ async function loadTools() {
   toolSelect.replaceChildren(...tools.map((t) => option(t.name, t.title ?? t.name)));
   const wanted = new URLSearchParams(location.search).get("tool");
   if (tools.some((t) => t.name === wanted)) toolSelect.value = wanted;
+  quick = quickActionsFor(tools.map((t) => t.name));
+  quickSelect.replaceChildren(option("", "— none: the tool's own form —"), ...quick.map((a) => option(a.id, a.title)));
+  document.getElementById("quick-label").hidden = quick.length === 0;
+  const wantedQuick = new URLSearchParams(location.search).get("quick");
+  if (quick.some((a) => a.id === wantedQuick)) quickSelect.value = wantedQuick;
   showForm();
   if (!reply.ok) showProblems([reply.error.message]);
 }
 
+function currentQuick() {
+  return quick.find((a) => a.id === quickSelect.value);
+}
+
 function showForm() {
-  const tool = tools.find((t) => t.name === toolSelect.value);
-  document.getElementById("description").textContent = tool?.description ?? "";
+  const action = currentQuick();
+  const tool = tools.find((t) => t.name === (action ? action.tool : toolSelect.value));
+  toolSelect.disabled = Boolean(action);
+  document.getElementById("description").textContent = action ? `${action.title} (${action.tool})` : (tool?.description ?? "");
   const fields = document.getElementById("fields");
   fields.replaceChildren();
   showProblems([]);
-  if (tool) readForm = renderForm(fields, formModel(tool.inputSchema));
+  if (action) readForm = renderForm(fields, formModel(action.schema));
+  else if (tool) readForm = renderForm(fields, formModel(tool.inputSchema));
 }
 
 serverSelect.addEventListener("change", loadTools);
 toolSelect.addEventListener("change", showForm);
+quickSelect.addEventListener("change", showForm);
 
 document.getElementById("form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const tool = tools.find((t) => t.name === toolSelect.value);
+  const action = currentQuick();
+  const tool = tools.find((t) => t.name === (action ? action.tool : toolSelect.value));
   if (!tool) return;
   let args;
   try {
@@ -71,11 +88,12 @@ document.getElementById("form").addEventListener("submit", async (event) => {
     return;
   }
   // Check before sending: a person should hear about a missing field from the form, not from the server.
-  const errors = validate(tool.inputSchema ?? {}, args);
+  const errors = validate(action ? action.schema : (tool.inputSchema ?? {}), args);
   if (errors.length) {
     showProblems(errors.map((e) => `${e.path} ${e.message}`));
     return;
   }
+  if (action) args = action.build(args);
   showProblems([]);
   const run = document.getElementById("run");
   run.disabled = true;

@@ -42,6 +42,9 @@ function renderField(container, field) {
     input = el("select", { id }, el("option", { value: "" }, field.required ? "— choose —" : "(none)"),
       ...field.options.map((option) => el("option", { value: String(option) }, String(option))));
     if (field.default !== undefined) input.value = String(field.default);
+  } else if (field.kind === "string" && field.schema?.format === "markdown") {
+    input = el("textarea", { id, rows: "6" });
+    if (field.default !== undefined) input.value = String(field.default);
   } else if (field.kind === "json" || field.kind === "array") {
     input = el("textarea", { id, rows: "3", spellcheck: "false", placeholder: field.kind === "array" ? "one per line" : "JSON" });
     if (field.default !== undefined && field.default !== null) {
