@@ -19,6 +19,7 @@ from host import config as config_store
 from host.actions import HANDLERS
 from host.actions.errors import ActionError
 from host.config import Config, ServerConfig
+from host.elicitation import ElicitationBroker
 from host.framing import EndOfStream, FrameError, FrameWriter
 from host.oauth.manager import AuthManager
 from host.protocol import REQUEST_ADAPTER, ErrorCode, error_event, reply_error, reply_ok
@@ -41,6 +42,7 @@ class Host:
         extension_id = origin.removeprefix("chrome-extension://").strip("/") if origin else EXTENSION_ID
         self.auth = AuthManager(self.send, extension_id or EXTENSION_ID)
         self.auth.on_credentials_changed = lambda _server_id: self.status_changed()
+        self.elicitations = ElicitationBroker(self.send)
         self._remote_started = False
         try:
             self.config: Config = config_store.load()
@@ -54,7 +56,7 @@ class Host:
     # --- servers -----------------------------------------------------------------------------------
 
     def add_supervisor(self, server: ServerConfig, *, announce: bool = True) -> None:
-        supervisor = Supervisor(server, self.status_changed, self.auth)
+        supervisor = Supervisor(server, self.status_changed, self.auth, self.elicitations)
         self.supervisors[server.id] = supervisor
         if announce:
             self.status_changed()
@@ -163,7 +165,9 @@ class Host:
 
     async def run(self, inbox: asyncio.Queue[Any]) -> None:
         for server in self.config.servers:
-            self.supervisors[server.id] = Supervisor(server, self.status_changed, self.auth)
+            self.supervisors[server.id] = Supervisor(
+                server, self.status_changed, self.auth, self.elicitations
+            )
         self.status_changed()
         for supervisor in self.supervisors.values():
             if supervisor.config.kind == "stdio":
@@ -185,6 +189,7 @@ class Host:
         for task in list(self._requests.values()):
             task.cancel()
         self.auth.browser.cancel_all("the host is shutting down")
+        self.elicitations.cancel_all()
         stops = [supervisor.stop() for supervisor in self.supervisors.values()]
         _done, pending = await asyncio.wait(
             [asyncio.ensure_future(stop) for stop in stops] or [asyncio.ensure_future(asyncio.sleep(0))],

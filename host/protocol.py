@@ -43,6 +43,7 @@ class ErrorCode:
     FORBIDDEN_ORIGIN = "forbidden_origin"
     NEEDS_AUTH = "needs_auth"
     UNKNOWN_AUTH = "unknown_auth"
+    UNKNOWN_ELICITATION = "unknown_elicitation"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL = "internal"
 
@@ -245,6 +246,15 @@ class LLMConfigure(_Request):
     """Absent: keep the stored key. Empty string: forget it."""
 
 
+class ElicitationRespond(_Request):
+    """The person's answer to an ``elicitation.request``."""
+
+    type: Literal["elicitation.respond"]
+    elicitation_id: str
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
+
+
 class ToolsList(_Request):
     type: Literal["tools.list"]
     server: str
@@ -278,6 +288,7 @@ _REQUEST_MODELS = (
     ServerDisconnect,
     AuthResult,
     LLMConfigure,
+    ElicitationRespond,
     ToolsList,
     ToolCall,
     ToolCancel,
@@ -296,6 +307,7 @@ Request = Annotated[
     | ServerDisconnect
     | AuthResult
     | LLMConfigure
+    | ElicitationRespond
     | ToolsList
     | ToolCall
     | ToolCancel,

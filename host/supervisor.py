@@ -31,6 +31,7 @@ from host import config as config_store
 from host import paths
 from host.backoff import Backoff
 from host.config import ServerConfig
+from host.elicitation import ElicitationBroker
 from host.oauth.manager import AuthManager
 from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
 from host.protocol import ActiveTransport, ErrorCode, ServerState
@@ -105,11 +106,16 @@ def _sign_in_failure(exc: BaseException) -> NeedsAuthorization | None:
 
 class Supervisor:
     def __init__(
-        self, server: ServerConfig, on_change: Callable[[], None], auth: AuthManager | None = None
+        self,
+        server: ServerConfig,
+        on_change: Callable[[], None],
+        auth: AuthManager | None = None,
+        elicitations: ElicitationBroker | None = None,
     ) -> None:
         self.config = server
         self._on_change = on_change
         self._auth = auth
+        self._elicitation = elicitations.callback_for(server.id) if elicitations else None
         self._interactive = False
         self._attempt_done = asyncio.Event()
         self.state: ServerState = "connecting" if server.enabled else "disabled"
@@ -350,7 +356,10 @@ class Supervisor:
         if self.config.kind == "stdio":
             await self._prepare_stdio()
             async with open_connection(
-                self.config, transport="stdio", on_tools_changed=self._mark_tools_stale
+                self.config,
+                transport="stdio",
+                on_tools_changed=self._mark_tools_stale,
+                elicitation=self._elicitation,
             ) as connection:
                 yield connection
             return
@@ -367,6 +376,7 @@ class Supervisor:
                     on_tools_changed=self._mark_tools_stale,
                     observations=observations,
                     auth=auth,
+                    elicitation=self._elicitation,
                 ) as connection:
                     self._remember_transport(transport)
                     yield connection

@@ -222,6 +222,7 @@ async def open_connection(
     on_tools_changed: ToolsChanged,
     observations: HttpObservations | None = None,
     auth: httpx2.Auth | None = None,
+    elicitation: Any | None = None,
 ) -> AsyncIterator[Connection]:
     """Connect to ``server`` over ``transport`` and complete the MCP handshake.
 
@@ -274,7 +275,12 @@ async def open_connection(
 
             inner = sse_client(_sse_url(server.url), auth=auth, httpx_client_factory=factory)
 
-    client = Client(_WatchedTransport(inner, connection), message_handler=message_handler, cache=None)
+    client = Client(
+        _WatchedTransport(inner, connection),
+        message_handler=message_handler,
+        elicitation_callback=elicitation,
+        cache=None,
+    )
     connected = False
     try:
         # The deadline covers the handshake only; it is lifted once connected. A plain fail_after around

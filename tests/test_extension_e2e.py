@@ -15,6 +15,7 @@ from selenium.webdriver.support.ui import Select
 
 from host.client import write_config
 from host.commands.browser import chromium, extension_page, screenshot
+from tests.test_host_supervision import STDIO_TOY
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -33,7 +34,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> Non
 def browser(tmp_path):
     profile, home = tmp_path / "profile", tmp_path / "home"
     write_config(home, [{"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
-                         "db_path": str(home / "data" / "sample.db")}])  # fmt: skip
+                         "db_path": str(home / "data" / "sample.db")}, {**STDIO_TOY, "name": "Asker"}])  # fmt: skip
     env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
     subprocess.run(
         [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
@@ -159,3 +160,33 @@ def test_options_page_adds_edits_and_removes_servers_and_keeps_the_api_key_out_o
 
     browser.get(extension_page("popups/popup.html"))
     wait_until(lambda: "5 tools" in card_text(browser, "sqlite"), "SQLite to offer its write tools")
+
+
+def test_a_servers_question_is_asked_in_the_popup_and_the_answer_goes_back(browser):
+    browser.get(extension_page("popups/tools.html?server=toy&tool=ask_name"))
+    runner = browser.current_window_handle
+    wait_until(
+        lambda: browser.find_element(By.ID, "tool").get_attribute("value") == "ask_name", "the ask_name tool"
+    )
+    browser.find_element(By.ID, "run").click()
+    wait_until(lambda: len(browser.window_handles) > 1, "the popup to open with the question")
+    browser.switch_to.window(next(h for h in browser.window_handles if h != runner))
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, ".question [data-field=name] input"),
+        "the question form",
+    )
+    assert "Asker asks:" in browser.find_element(By.CSS_SELECTOR, ".question").text
+    assert "What is your name?" in browser.find_element(By.CSS_SELECTOR, ".question").text
+    browser.find_element(By.CSS_SELECTOR, ".question button.connect").click()
+    wait_until(
+        lambda: "name is required" in browser.find_element(By.CSS_SELECTOR, ".question").text,
+        "the form to refuse",
+    )
+    browser.find_element(By.CSS_SELECTOR, ".question [data-field=name] input").send_keys("Ada")
+    screenshot(browser, "elicitation-question")
+    browser.find_element(By.CSS_SELECTOR, ".question button.connect").click()
+    wait_until(lambda: not browser.find_elements(By.CSS_SELECTOR, ".question"), "the question to close")
+    browser.switch_to.window(runner)
+    wait_until(
+        lambda: "hello Ada" in browser.find_element(By.ID, "result").text, "the answer to reach the server"
+    )

@@ -253,3 +253,36 @@ def test_the_notion_compatible_server_killed_and_restarted(spawn_host):
         assert sum(f["type"] == "chunk" for f in host.frames) >= 10
     finally:
         notion.kill()
+
+
+@pytest.mark.parametrize(
+    ("action", "content", "expected"),
+    [
+        ("accept", {"name": "Ada"}, "hello Ada"),
+        ("decline", None, "no name (decline)"),
+        ("cancel", None, "no name (cancel)"),
+    ],
+)
+def test_a_servers_question_reaches_the_person_and_their_answer_goes_back(
+    toy_host, action, content, expected
+):
+    call = toy_host.start_request("tool.call", server="toy", tool="ask_name")
+    question = toy_host.wait_for(lambda e: e["type"] == "elicitation.request")
+    assert question["server"] == "toy" and question["message"] == "What is your name?"
+    assert question["requested_schema"]["required"] == ["name"]
+    fields = {"content": content} if content else {}
+    toy_host.result("elicitation.respond", elicitation_id=question["elicitation_id"], action=action, **fields)
+    assert toy_host.reply(call)["result"]["content"][0]["text"] == expected
+    closed = toy_host.wait_for(lambda e: e["type"] == "elicitation.closed")
+    assert closed["elicitation_id"] == question["elicitation_id"]
+
+
+def test_a_question_nobody_answers_is_cancelled_never_answered_for_the_person(spawn_host, tmp_path):
+    host = spawn_host(servers=[STDIO_TOY], env={"NOTION_BRIDGE_ELICITATION_TIMEOUT_S": "1"})
+    host.wait_state("toy", "connected")
+    reply = host.request("tool.call", server="toy", tool="ask_name")
+    assert reply["result"]["content"][0]["text"] == "no name (cancel)"
+    late = host.request(
+        "elicitation.respond", elicitation_id="whatever", action="accept", content={"name": "x"}
+    )
+    assert late["error"]["code"] == "unknown_elicitation"

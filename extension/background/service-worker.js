@@ -16,6 +16,7 @@ const bridge = {
   hello: null,
   status: null,
   retryAt: null,
+  questions: [], // servers' elicitation requests waiting for the person
 };
 
 let port = null;
@@ -46,6 +47,7 @@ function connect() {
     // Chrome's own words: "Specified native messaging host not found.", "Native host has exited.", …
     const words = chrome.runtime.lastError?.message ?? "the host closed the connection";
     port = null;
+    update({ questions: [] });
     hostLost(words);
   });
 }
@@ -93,6 +95,13 @@ async function onFrame(frame) {
     case "auth.open":
       signIn(message);
       break;
+    case "elicitation.request":
+      update({ questions: [...bridge.questions, message] });
+      askThePerson();
+      break;
+    case "elicitation.closed":
+      update({ questions: bridge.questions.filter((q) => q.elicitation_id !== message.elicitation_id) });
+      break;
     case "error":
       console.warn("host error:", message.error?.code, message.error?.message);
       if (message.error?.code === "forbidden_origin") update({ host: "missing", hostError: message.error.message });
@@ -133,6 +142,18 @@ async function signIn({ auth_id, url }) {
   }
 }
 
+// --- servers' questions ----------------------------------------------------------------------------------
+
+/** Bring the popup up so the person sees the question; a server's question is never answered without them. */
+async function askThePerson() {
+  try {
+    await chrome.action.openPopup();
+  } catch {
+    // No browser window focused, or openPopup unavailable: a small window of the popup does the same job.
+    await chrome.windows.create({ url: chrome.runtime.getURL("popups/popup.html"), type: "popup", width: 420, height: 560 });
+  }
+}
+
 // --- state for the pages, and the badge ----------------------------------------------------------------
 
 function snapshot() {
@@ -158,7 +179,8 @@ function broadcast(message) {
 
 function paintBadge() {
   const servers = bridge.status?.servers ?? [];
-  const alarming = bridge.host === "missing" || servers.some((s) => s.state === "needs_auth");
+  const alarming =
+    bridge.host === "missing" || bridge.questions.length > 0 || servers.some((s) => s.state === "needs_auth");
   const connected = servers.filter((s) => s.state === "connected").length;
   chrome.action.setBadgeText({ text: alarming ? "!" : connected ? String(connected) : "" });
   chrome.action.setBadgeBackgroundColor({ color: alarming ? "#d93025" : "#2383e2" });

@@ -1,6 +1,8 @@
 // The toolbar popup: one card per server, live from the background's state, with Connect, Enable, Disconnect.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { formModel, prune, validate } from "../shared/schema-form.js";
+import { renderForm } from "../shared/schema-form-dom.js";
 
 const LABELS = {
   disabled: "Disconnected",
@@ -48,8 +50,76 @@ function tick() {
   }
 }
 
+// Questions keep their half-filled forms across state updates: only new ones are drawn, gone ones removed.
+function renderQuestions(questions) {
+  const box = document.getElementById("questions");
+  const open = new Set(questions.map((q) => q.elicitation_id));
+  for (const node of [...box.children]) if (!open.has(node.dataset.elicitation)) node.remove();
+  for (const question of questions) {
+    if (box.querySelector(`[data-elicitation="${CSS.escape(question.elicitation_id)}"]`)) continue;
+    box.append(questionCard(question));
+  }
+}
+
+function questionCard(question) {
+  const node = document.createElement("form");
+  node.className = "question";
+  node.dataset.elicitation = question.elicitation_id;
+  const server = latest?.status?.servers?.find((s) => s.id === question.server)?.name ?? question.server;
+  const title = document.createElement("h2");
+  title.textContent = `${server} asks:`;
+  const message = document.createElement("p");
+  message.textContent = question.message;
+  const fields = document.createElement("div");
+  const schema = question.requested_schema ?? { type: "object", properties: {} };
+  const read = renderForm(fields, formModel(schema));
+  const problems = document.createElement("p");
+  problems.className = "error";
+  problems.hidden = true;
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const answer = async (action) => {
+    let content;
+    if (action === "accept") {
+      try {
+        content = prune(read());
+      } catch (error) {
+        problems.hidden = false;
+        problems.textContent = error.message;
+        return;
+      }
+      const errors = validate(schema, content);
+      if (errors.length) {
+        problems.hidden = false;
+        problems.textContent = errors.map((e) => `${e.path} ${e.message}`).join("\n");
+        return;
+      }
+    }
+    const reply = await client.request("elicitation.respond", { elicitation_id: question.elicitation_id, action, ...(content ? { content } : {}) });
+    if (!reply.ok) {
+      problems.hidden = false;
+      problems.textContent = reply.error.message;
+    }
+  };
+  for (const [action, label] of [["accept", "Accept"], ["decline", "Decline"], ["cancel", "Cancel"]]) {
+    const button = document.createElement("button");
+    button.type = action === "accept" ? "submit" : "button";
+    button.className = action === "accept" ? "connect" : action;
+    button.textContent = label;
+    if (action !== "accept") button.addEventListener("click", () => answer(action));
+    actions.append(button);
+  }
+  node.addEventListener("submit", (event) => {
+    event.preventDefault();
+    answer("accept");
+  });
+  node.append(title, message, fields, problems, actions);
+  return node;
+}
+
 function render(state) {
   latest = state;
+  renderQuestions(state.questions ?? []);
   const host = document.getElementById("host");
   text(host, describeHost(state));
   host.classList.toggle("bad", state.host !== "connected");

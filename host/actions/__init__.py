@@ -32,4 +32,5 @@ HANDLERS: dict[str, Handler] = {
     "tools.list": tools.tools_list,
     "tool.call": tools.tool_call,
     "tool.cancel": tools.tool_cancel,
+    "elicitation.respond": tools.elicitation_respond,
 }

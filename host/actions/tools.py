@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from host.actions.errors import ActionError
-from host.protocol import ErrorCode, ToolCall, ToolCancel, ToolsList
+from host.protocol import ElicitationRespond, ErrorCode, ToolCall, ToolCancel, ToolsList
 from host.supervisor import CallFailed
 
 if TYPE_CHECKING:
@@ -27,6 +27,14 @@ async def tool_call(host: Host, request: ToolCall) -> dict[str, Any]:
         return await supervisor.call_tool(request.id, request.tool, request.arguments, request.timeout_s)
     except CallFailed as exc:
         raise ActionError(exc.code, exc.message) from None
+
+
+async def elicitation_respond(host: Host, request: ElicitationRespond) -> dict[str, Any]:
+    if not host.elicitations.answer(request.elicitation_id, request.action, request.content):
+        raise ActionError(
+            ErrorCode.UNKNOWN_ELICITATION, f"no question with id {request.elicitation_id!r} is waiting"
+        )
+    return {"delivered": True}
 
 
 async def tool_cancel(host: Host, request: ToolCancel) -> dict[str, Any]:

@@ -14,9 +14,11 @@ import asyncio
 import contextlib
 import os
 import sys
+from typing import Annotated
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
+from pydantic import BaseModel
 
 server = MCPServer("toy", version="1.0")
 
@@ -46,6 +48,22 @@ def count(tag: str) -> str:
     with open(os.environ["TOY_CALL_LOG"], "a", encoding="utf-8") as log:
         log.write(tag + "\n")
     return tag
+
+
+class Name(BaseModel):
+    name: str
+
+
+def ask_for_name() -> Elicit[Name]:
+    return Elicit("What is your name?", Name)
+
+
+@server.tool()
+async def ask_name(answer: Annotated[ElicitationResult[Name], Resolve(ask_for_name)]) -> str:
+    """Ask the person for their name in the middle of the call."""
+    if isinstance(answer, AcceptedElicitation):
+        return f"hello {answer.data.name}"
+    return f"no name ({answer.action})"
 
 
 @server.tool()

@@ -1,0 +1,71 @@
+"""Servers asking the person something in the middle of a call (MCP ``elicitation/create``).
+
+The host forwards the question to the extension as ``elicitation.request`` and waits for the person's
+``elicitation.respond``. Nothing answers on the person's behalf: if nobody answers in time, the server is told
+the request was cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import mcp_types as types
+
+#: How long a question may wait for the person before the server hears "cancel".
+ELICITATION_TIMEOUT_S = float(os.environ.get("NOTION_BRIDGE_ELICITATION_TIMEOUT_S", "600"))
+
+
+class ElicitationBroker:
+    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+        self._send = send
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    def callback_for(self, server_id: str) -> Callable[..., Any]:
+        """The SDK's elicitation callback for one server's session."""
+
+        async def elicit(_context: Any, params: Any) -> types.ElicitResult:
+            return await self.ask(server_id, params)
+
+        return elicit
+
+    async def ask(self, server_id: str, params: Any) -> types.ElicitResult:
+        elicitation_id = secrets.token_urlsafe(12)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[elicitation_id] = future
+        question: dict[str, Any] = {
+            "type": "elicitation.request",
+            "elicitation_id": elicitation_id,
+            "server": server_id,
+            "message": params.message,
+        }
+        if getattr(params, "requested_schema", None) is not None:
+            question["requested_schema"] = params.requested_schema
+        if getattr(params, "url", None):
+            question["url"] = params.url
+        self._send(question)
+        try:
+            answer = await asyncio.wait_for(future, ELICITATION_TIMEOUT_S)
+        except TimeoutError:
+            answer = {"action": "cancel"}
+        finally:
+            self._waiting.pop(elicitation_id, None)
+            self._send({"type": "elicitation.closed", "elicitation_id": elicitation_id})
+        if answer["action"] == "accept":
+            return types.ElicitResult(action="accept", content=answer.get("content") or {})
+        return types.ElicitResult(action=answer["action"])
+
+    def answer(self, elicitation_id: str, action: str, content: dict[str, Any] | None) -> bool:
+        future = self._waiting.get(elicitation_id)
+        if future is None or future.done():
+            return False
+        future.set_result({"action": action, "content": content})
+        return True
+
+    def cancel_all(self) -> None:
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result({"action": "cancel"})
