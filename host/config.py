@@ -59,6 +59,8 @@ class ServerConfig(BaseModel):
     """The built-in SQLite server: the command is derived at run time from the interpreter running the host."""
     db_path: str | None = None
     allow_writes: bool = False
+    always_allow: list[str] = Field(default_factory=list)
+    """Tools the person let the chat agent run without asking each time (revocable in the options page)."""
 
     @field_validator("id")
     @classmethod

@@ -44,6 +44,9 @@ class ErrorCode:
     NEEDS_AUTH = "needs_auth"
     UNKNOWN_AUTH = "unknown_auth"
     UNKNOWN_ELICITATION = "unknown_elicitation"
+    UNKNOWN_CONVERSATION = "unknown_conversation"
+    CHAT_FAILED = "chat_failed"
+    NO_MODEL = "no_model"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL = "internal"
 
@@ -255,6 +258,44 @@ class ElicitationRespond(_Request):
     content: dict[str, Any] | None = None
 
 
+class ChatSend(_Request):
+    """One turn of a conversation; the reply comes when the turn ends, chat.* events stream meanwhile."""
+
+    type: Literal["chat.send"]
+    text: str = Field(min_length=1, max_length=100_000)
+    conversation_id: str | None = None
+    context: dict[str, Any] | None = None
+    """What the page offers as context: url, title, selection or readable text."""
+
+
+class ChatCancel(_Request):
+    type: Literal["chat.cancel"]
+    conversation_id: str
+
+
+class ChatApprove(_Request):
+    """The person's answer to a tool call waiting for approval (``chat.tool`` with status awaiting_approval)."""
+
+    type: Literal["chat.approve"]
+    call_id: str
+    approve: bool
+    always: bool = False
+
+
+class ChatList(_Request):
+    type: Literal["chat.list"]
+
+
+class ChatHistory(_Request):
+    type: Literal["chat.history"]
+    conversation_id: str
+
+
+class ChatDelete(_Request):
+    type: Literal["chat.delete"]
+    conversation_id: str
+
+
 class ToolsList(_Request):
     type: Literal["tools.list"]
     server: str
@@ -289,6 +330,12 @@ _REQUEST_MODELS = (
     AuthResult,
     LLMConfigure,
     ElicitationRespond,
+    ChatSend,
+    ChatCancel,
+    ChatApprove,
+    ChatList,
+    ChatHistory,
+    ChatDelete,
     ToolsList,
     ToolCall,
     ToolCancel,
@@ -308,6 +355,12 @@ Request = Annotated[
     | AuthResult
     | LLMConfigure
     | ElicitationRespond
+    | ChatSend
+    | ChatCancel
+    | ChatApprove
+    | ChatList
+    | ChatHistory
+    | ChatDelete
     | ToolsList
     | ToolCall
     | ToolCancel,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from host.actions import auth, servers, status, tools
+from host.actions import auth, chat, servers, status, tools
 
 if TYPE_CHECKING:
     from host.app import Host
@@ -33,4 +33,10 @@ HANDLERS: dict[str, Handler] = {
     "tool.call": tools.tool_call,
     "tool.cancel": tools.tool_cancel,
     "elicitation.respond": tools.elicitation_respond,
+    "chat.send": chat.chat_send,
+    "chat.cancel": chat.chat_cancel,
+    "chat.approve": chat.chat_approve,
+    "chat.list": chat.chat_list,
+    "chat.history": chat.chat_history,
+    "chat.delete": chat.chat_delete,
 }

@@ -1,0 +1,156 @@
+"""The chat agent through the real host, against a scripted OpenAI-compatible server and real MCP servers."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from dev_notion.testing import DevNotionProcess
+from host.client import HostProcess, write_config
+from tests.support.processes import ROOT
+from tests.support.scripted_llm import ScriptedLLM
+
+
+@pytest.fixture
+def llm():
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def notion():
+    with DevNotionProcess(auth=False) as server:
+        yield server
+
+
+def toy(server_id: str) -> dict:
+    return {"id": server_id, "name": server_id.title(), "kind": "stdio", "cwd": str(ROOT),
+            "command": [sys.executable, "-m", "tests.support.toy_server", "stdio"]}  # fmt: skip
+
+
+def start(home, servers, llm, **kwargs) -> HostProcess:
+    write_config(home, servers)
+    host = HostProcess(home, **kwargs)
+    host.result("llm.configure", base_url=llm.base_url, model="scripted", api_key="sk-test-key")
+    for server in servers:
+        host.wait_state(server["id"], "connected", timeout=30)
+    return host
+
+
+def events(host: HostProcess, kind: str) -> list[dict]:
+    return [f for f in host.frames if f.get("type") == kind]
+
+
+def test_the_multi_server_question_uses_sqlite_and_notion(host_home, llm, notion):
+    servers = [
+        {"id": "sqlite", "name": "SQLite", "kind": "stdio", "builtin": "sqlite", "db_path": str(host_home / "data" / "sample.db")},
+        {"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url},
+    ]  # fmt: skip
+    host = start(host_home, servers, llm)
+    llm.plan = [
+        {"tool_calls": [
+            {"name": "sqlite__read_query", "arguments": {"query": "SELECT COUNT(*) AS n FROM users"}},
+            {"name": "notion__notion-search", "arguments": {"query": "Customers"}},
+        ]},
+        {"pieces": ["There are 120 users ", "in SQLite; the Customers database tracks them."]},
+    ]  # fmt: skip
+    reply = host.result(
+        "chat.send", text="How many users are in SQLite, and which Notion databases track them?", timeout=60
+    )
+    assert reply["text"] == "There are 120 users in SQLite; the Customers database tracks them."
+    done = [e for e in events(host, "chat.tool") if e["status"] == "done"]
+    assert {(e["server"], e["tool"]) for e in done} == {("sqlite", "read_query"), ("notion", "notion-search")}
+    fed_back = [m for m in llm.requests[1]["messages"] if m["role"] == "tool"]
+    assert any('"n": 120' in m["content"] or "120" in m["content"] for m in fed_back)
+    assert any("Customers" in m["content"] for m in fed_back)
+    assert "".join(e["text"] for e in events(host, "chat.delta")) == reply["text"]
+    names = {t["function"]["name"] for t in llm.requests[0]["tools"]}
+    assert {"sqlite__read_query", "notion__notion-search", "notion__notion-create-pages"} <= names
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_a_write_tool_waits_for_the_person(host_home, llm, notion, approve):
+    host = start(
+        host_home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}], llm
+    )
+    page = notion.admin("pages", title="Engineering Handbook")["pages"][0]["id"]
+    llm.plan = [
+        {"tool_calls": [{"name": "notion__notion-create-comment", "arguments": {"page_id": page, "rich_text": [{"text": {"content": "Hi"}}]}}]},
+        {"text": "Done."},
+    ]  # fmt: skip
+    turn = host.start_request("chat.send", text="Comment on the handbook")
+    waiting = host.wait_for(lambda e: e.get("type") == "chat.tool" and e["status"] == "awaiting_approval")
+    assert waiting["arguments"]["page_id"] == page and waiting["tool"] == "notion-create-comment"
+    assert notion.admin("stats")["calls"].get("notion-create-comment", 0) == 0, (
+        "nothing runs before the person says so"
+    )
+    host.result("chat.approve", call_id=waiting["call_id"], approve=approve)
+    assert host.reply(turn, timeout=30)["ok"]
+    ran = notion.admin("stats")["calls"].get("notion-create-comment", 0)
+    tool_message = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
+    if approve:
+        assert ran == 1 and "Commented" in tool_message["content"]
+    else:
+        assert ran == 0 and "denied" in tool_message["content"]
+
+
+def test_tool_names_that_collide_across_servers_route_to_the_right_one(host_home, llm):
+    host = start(host_home, [toy("toy"), toy("other")], llm)
+    llm.plan = [
+        {"tool_calls": [{"name": "other__echo", "arguments": {"text": "which one?"}}]},
+        {"text": "ok"},
+    ]
+    host.result("chat.send", text="echo on the other one", timeout=60)
+    done = next(e for e in events(host, "chat.tool") if e["status"] == "done")
+    assert done["server"] == "other" and done["result"]["content"][0]["text"] == "which one?"
+
+
+def test_cancel_mid_stream_stops_quickly_and_leaves_a_consistent_history(host_home, llm):
+    host = start(host_home, [toy("toy")], llm)
+    llm.plan = [{"pieces": [f"word{i} " for i in range(100)], "delay": 0.1}]
+    turn = host.start_request("chat.send", text="talk for a while")
+    host.wait_for(lambda e: e.get("type") == "chat.delta")
+    conversation = next(e for e in host.frames if e.get("type") == "chat.delta")["conversation_id"]
+    started = time.perf_counter()
+    host.result("chat.cancel", conversation_id=conversation)
+    reply = host.reply(turn, timeout=5)
+    stopped_in = time.perf_counter() - started
+    assert reply["result"]["stopped"] is True and stopped_in < 0.2, f"stopped after {stopped_in:.3f} s"
+    messages = host.result("chat.history", conversation_id=conversation)["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] and messages[-1]["content"] == "(stopped)"
+
+
+def test_history_survives_a_host_restart(host_home, llm):
+    host = start(host_home, [toy("toy")], llm)
+    llm.plan = [{"text": "Remembered."}]
+    conversation = host.result("chat.send", text="remember this", timeout=30)["conversation_id"]
+    host.close()
+    again = start(host_home, [toy("toy")], llm)
+    listed = again.result("chat.list")["conversations"]
+    assert [c["id"] for c in listed] == [conversation]
+    messages = again.result("chat.history", conversation_id=conversation)["messages"]
+    assert [m["content"] for m in messages] == ["remember this", "Remembered."]
+    assert again.result("chat.delete", conversation_id=conversation) == {"deleted": True}
+    assert again.result("chat.list")["conversations"] == []
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        ({"status": 401}, "refused the API key (HTTP 401)"),
+        ({"status": 429}, "rate-limiting (HTTP 429)"),
+        ({"sleep": 3, "text": "too late"}, "did not answer in time"),
+    ],
+)
+def test_model_errors_are_shown_in_words(host_home, llm, step, words):
+    host = start(host_home, [toy("toy")], llm, env={"NOTION_BRIDGE_LLM_TIMEOUT_S": "1"})
+    llm.plan = [step]
+    reply = host.request("chat.send", text="hello", timeout=30)
+    assert (
+        reply["ok"] is False
+        and reply["error"]["code"] == "chat_failed"
+        and words in reply["error"]["message"]
+    )
+    assert any(e["type"] == "chat.error" and words in e["message"] for e in host.frames)
