@@ -28,9 +28,13 @@ function showProblems(lines) {
   problems.textContent = lines.join("\n");
 }
 
+// The server named in the URL wins until the person picks one: it may connect after the page opened.
+let personChoseServer = false;
+
 client.onState((state) => {
   const connected = (state.status?.servers ?? []).filter((s) => s.state === "connected");
-  const current = serverSelect.value || new URLSearchParams(location.search).get("server");
+  const wanted = new URLSearchParams(location.search).get("server");
+  const current = personChoseServer ? serverSelect.value : (wanted ?? serverSelect.value);
   const ids = connected.map((s) => s.id).join(",");
   if (serverSelect.dataset.ids === ids) return;
   serverSelect.dataset.ids = ids;
@@ -71,7 +75,10 @@ function showForm() {
   else if (tool) readForm = renderForm(fields, formModel(tool.inputSchema));
 }
 
-serverSelect.addEventListener("change", loadTools);
+serverSelect.addEventListener("change", () => {
+  personChoseServer = true;
+  loadTools();
+});
 toolSelect.addEventListener("change", showForm);
 quickSelect.addEventListener("change", showForm);
 
