@@ -6,28 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from host.client import write_config
-from host.commands.browser import chromium, extension_page, screenshot
+from host.commands.browser import card_text, chromium, extension_page, screenshot, wait_until
 from tests.test_host_supervision import STDIO_TOY
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -42,10 +28,6 @@ def browser(tmp_path):
     )  # fmt: skip
     with chromium(profile) as driver:
         yield driver
-
-
-def card_text(driver, server: str) -> str:
-    return driver.find_element(By.CSS_SELECTOR, f'[data-server="{server}"]').text
 
 
 def test_popup_card_enable_toggle_and_host_recovery(browser):

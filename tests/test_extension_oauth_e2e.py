@@ -12,9 +12,16 @@ from selenium.webdriver.common.by import By
 
 from dev_notion.testing import DevNotionProcess
 from host.client import write_config
-from host.commands.browser import chromium, extension_page, screenshot
+from host.commands.browser import (
+    ARTIFACTS,
+    card_text,
+    chromium,
+    extension_page,
+    screenshot,
+    sign_in_from_popup,
+    wait_until,
+)
 from host.token_store import EncryptedFileBackend
-from tests.test_extension_e2e import card_text, wait_until
 
 
 @pytest.fixture
@@ -34,17 +41,6 @@ def setup(tmp_path):
             yield driver, notion, home
 
 
-def press_in_consent_window(driver, button: str) -> None:
-    popup = driver.current_window_handle
-    wait_until(lambda: len(driver.window_handles) > 1, "the consent window to open")
-    consent = next(h for h in driver.window_handles if h != popup)
-    driver.switch_to.window(consent)
-    wait_until(lambda: driver.find_elements(By.ID, button), "the consent page")
-    screenshot(driver, f"consent-{button}")
-    driver.find_element(By.ID, button).click()
-    driver.switch_to.window(popup)
-
-
 def stored_tokens(home) -> bool:
     backend = EncryptedFileBackend(home / "data")
     return (home / "data" / "tokens.enc").exists() and bool(backend._load())
@@ -53,9 +49,7 @@ def stored_tokens(home) -> bool:
 def test_connect_allow_then_disconnect(setup):
     driver, notion, home = setup
     driver.get(extension_page("popups/popup.html"))
-    wait_until(lambda: "Disconnected" in card_text(driver, "notion"), "the Notion card")
-    driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
-    press_in_consent_window(driver, "allow")
+    sign_in_from_popup(driver, "notion", "allow", shots=ARTIFACTS)
     wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
     text = card_text(driver, "notion")
     assert "Notion · Acme Corp" in text and "8 tools" in text
@@ -77,9 +71,7 @@ def test_connect_allow_then_disconnect(setup):
 def test_deny_ends_in_needs_auth_with_words(setup):
     driver, _, _ = setup
     driver.get(extension_page("popups/popup.html"))
-    wait_until(lambda: "Disconnected" in card_text(driver, "notion"), "the Notion card")
-    driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
-    press_in_consent_window(driver, "deny")
+    sign_in_from_popup(driver, "notion", "deny", shots=ARTIFACTS)
     wait_until(lambda: "Needs auth" in card_text(driver, "notion"), "the card to say Needs auth")
     assert "access was denied" in card_text(driver, "notion")
     screenshot(driver, "popup-needs-auth")
@@ -88,9 +80,7 @@ def test_deny_ends_in_needs_auth_with_words(setup):
 def test_search_and_database_query_through_generated_forms(setup):
     driver, _, _ = setup
     driver.get(extension_page("popups/popup.html"))
-    wait_until(lambda: "Disconnected" in card_text(driver, "notion"), "the Notion card")
-    driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
-    press_in_consent_window(driver, "allow")
+    sign_in_from_popup(driver, "notion", "allow", shots=ARTIFACTS)
     wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
 
     driver.get(extension_page("popups/tools.html?server=notion&tool=notion-search"))
@@ -133,9 +123,7 @@ def test_search_and_database_query_through_generated_forms(setup):
 def test_quick_forms_create_a_page_from_markdown_and_comment(setup):
     driver, notion, _ = setup
     driver.get(extension_page("popups/popup.html"))
-    wait_until(lambda: "Disconnected" in card_text(driver, "notion"), "the Notion card")
-    driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
-    press_in_consent_window(driver, "allow")
+    sign_in_from_popup(driver, "notion", "allow", shots=ARTIFACTS)
     wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
     database = next(p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id"))[
         "parent"

@@ -7,12 +7,15 @@ window when a display exists).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 from host import EXTENSION_ID
 
@@ -59,3 +62,42 @@ def screenshot(driver: webdriver.Chrome, name: str, folder: Path = ARTIFACTS) ->
     target = folder / f"{name}.png"
     driver.save_screenshot(str(target))
     return target
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 30) -> None:
+    """Poll ``check`` until it is truthy; pages re-render, so a passing exception just means "not yet"."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def card_text(driver: webdriver.Chrome, server_id: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, f'[data-server="{server_id}"]').text)
+
+
+def sign_in_from_popup(
+    driver: webdriver.Chrome,
+    server_id: str,
+    button: str = "allow",
+    shots: Path | None = None,
+    shot_name: str | None = None,
+) -> None:
+    """Press Connect on a card, then Allow or Deny in the consent window that chrome.identity opens."""
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, f'[data-server="{server_id}"] .connect'), "the card"
+    )
+    driver.find_element(By.CSS_SELECTOR, f'[data-server="{server_id}"] .connect').click()
+    popup = driver.current_window_handle
+    wait_until(lambda: len(driver.window_handles) > 1, "the consent window to open")
+    driver.switch_to.window(next(h for h in driver.window_handles if h != popup))
+    wait_until(lambda: driver.find_elements(By.ID, button), "the consent page")
+    if shots is not None:
+        screenshot(driver, shot_name or f"consent-{button}", shots)
+    driver.find_element(By.ID, button).click()
+    driver.switch_to.window(popup)

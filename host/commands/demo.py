@@ -158,7 +158,14 @@ def _browser_walk(home: Path, notion: Any, folder: Path) -> int:
 
     from selenium.webdriver.common.by import By
 
-    from host.commands.browser import chromium, extension_page, screenshot
+    from host.commands.browser import (
+        card_text,
+        chromium,
+        extension_page,
+        screenshot,
+        sign_in_from_popup,
+        wait_until,
+    )
     from installer import browsers
     from installer.install import Options, install
 
@@ -167,39 +174,23 @@ def _browser_walk(home: Path, notion: Any, folder: Path) -> int:
     profile = home / "chromium-profile"
     install(browsers.Environment.current(), Options(browsers=["chromium"], user_data_dir=profile, home=home))
 
-    def wait(check: Any, what: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if check():
-                    return
-            except Exception:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the browser walk timed out waiting for {what}")
-
-    def card(server_id: str) -> str:
-        return str(driver.find_element(By.CSS_SELECTOR, f'[data-server="{server_id}"]').text)
-
     with chromium(profile, headed=headed) as driver:
         driver.get(extension_page("popups/popup.html"))
-        wait(lambda: "Connected" in card("sqlite"), "SQLite to connect")
+        wait_until(lambda: "Connected" in card_text(driver, "sqlite"), "SQLite to connect")
         _say(f"  popup: {screenshot(driver, '1-popup', folder)}")
-        driver.find_element(By.CSS_SELECTOR, '[data-server="notion"] .connect').click()
-        popup = driver.current_window_handle
-        wait(lambda: len(driver.window_handles) > 1, "the consent window")
-        driver.switch_to.window(next(h for h in driver.window_handles if h != popup))
-        wait(lambda: driver.find_elements(By.ID, "allow"), "the consent page")
-        _say(f"  consent window: {screenshot(driver, '2-consent', folder)}")
-        driver.find_element(By.ID, "allow").click()
-        driver.switch_to.window(popup)
-        wait(lambda: "Connected" in card("notion"), "Notion to connect")
+        sign_in_from_popup(driver, "notion", "allow", shots=folder, shot_name="2-consent")
+        _say(f"  consent window: {folder / '2-consent.png'}")
+        wait_until(lambda: "Connected" in card_text(driver, "notion"), "Notion to connect")
         _say(f"  connected: {screenshot(driver, '3-connected', folder)}")
         driver.get(extension_page("popups/tools.html?server=notion&tool=notion-search"))
-        wait(lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="query"] input'), "the search form")
+        wait_until(
+            lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="query"] input'), "the search form"
+        )
         driver.find_element(By.CSS_SELECTOR, '[data-field="query"] input').send_keys("handbook")
         driver.find_element(By.ID, "run").click()
-        wait(lambda: "Engineering Handbook" in driver.find_element(By.ID, "result").text, "the search result")
+        wait_until(
+            lambda: "Engineering Handbook" in driver.find_element(By.ID, "result").text, "the search result"
+        )
         _say(f"  a Notion search from the tool runner: {screenshot(driver, '4-tool-result', folder)}")
     _say("Done.")
     return 0
