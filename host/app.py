@@ -10,7 +10,7 @@ import asyncio
 import logging
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -24,6 +24,9 @@ from host.framing import EndOfStream, FrameError, FrameWriter
 from host.oauth.manager import AuthManager
 from host.protocol import REQUEST_ADAPTER, ErrorCode, error_event, reply_error, reply_ok
 from host.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from host.agent.agent import ChatAgent
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ class Host:
         self.auth = AuthManager(self.send, extension_id or EXTENSION_ID)
         self.auth.on_credentials_changed = lambda _server_id: self.status_changed()
         self.elicitations = ElicitationBroker(self.send)
+        # The chat agent is made on first use (host.actions.chat): its model client is slow to import.
+        self.chat_agent: ChatAgent | None = None
+        self.chat_turns: dict[str, asyncio.Task[str]] = {}
         self._remote_started = False
         try:
             self.config: Config = config_store.load()

@@ -21,9 +21,8 @@ _call_ids = itertools.count(1)
 
 def agent(host: Host) -> ChatAgent:
     """The host's chat agent, made on first use: the model client library is slow to import."""
-    existing = getattr(host, "_chat_agent", None)
-    if existing is not None:
-        return existing
+    if host.chat_agent is not None:
+        return host.chat_agent
     from host.agent.agent import ChatAgent, ToolSource
     from host.agent.history import History
 
@@ -81,8 +80,7 @@ def agent(host: Host) -> ChatAgent:
         llm=llm,
         remember_always=remember_always,
     )
-    host._chat_agent = created  # type: ignore[attr-defined]
-    host._chat_turns = {}  # type: ignore[attr-defined]
+    host.chat_agent = created
     return created
 
 
@@ -95,7 +93,7 @@ async def chat_send(host: Host, request: ChatSend) -> dict[str, Any]:
         conversation_id = chat.history.create(request.text.strip().splitlines()[0][:80])
     elif not chat.history.exists(conversation_id):
         raise ActionError(ErrorCode.UNKNOWN_CONVERSATION, f"no conversation with id {conversation_id!r}")
-    turns: dict[str, asyncio.Task[str]] = host._chat_turns  # type: ignore[attr-defined]
+    turns = host.chat_turns
     turn = asyncio.ensure_future(chat.turn(conversation_id, request.text, request.context))
     turns[conversation_id] = turn
     try:
@@ -112,8 +110,7 @@ async def chat_send(host: Host, request: ChatSend) -> dict[str, Any]:
 
 
 async def chat_cancel(host: Host, request: ChatCancel) -> dict[str, Any]:
-    agent(host)
-    turn = host._chat_turns.get(request.conversation_id)  # type: ignore[attr-defined]
+    turn = host.chat_turns.get(request.conversation_id)
     if turn is None:
         raise ActionError(ErrorCode.UNKNOWN_CONVERSATION, "that conversation has no turn in progress")
     turn.cancel()
