@@ -108,7 +108,11 @@ def test_options_page_adds_edits_and_removes_servers_and_keeps_the_api_key_out_o
         lambda: browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="toy"]'), "the new server"
     )
 
-    browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .edit').click()
+    # The list redraws when the host reports a change; retry the click if it landed on a row being replaced.
+    wait_until(
+        lambda: browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .edit').click() or True,
+        "Edit",
+    )
     name = browser.find_element(By.CSS_SELECTOR, "#editor [name=name]")
     name.clear()
     name.send_keys("Toy renamed")
@@ -135,7 +139,12 @@ def test_options_page_adds_edits_and_removes_servers_and_keeps_the_api_key_out_o
     assert "sk-test" not in stored, "the API key must never be kept in extension storage"
 
     browser.execute_script("window.confirm = () => true;")
-    browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .remove').click()
+    wait_until(
+        lambda: (
+            browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .remove').click() or True
+        ),
+        "Remove",
+    )
     wait_until(
         lambda: not browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="toy"]'), "the removal"
     )

@@ -198,7 +198,15 @@ chrome.runtime.onConnect.addListener((ui) => {
       connect();
       return;
     }
+    if (message.type === "panel.close") {
+      if (ui.sender?.tab?.id !== undefined) chrome.tabs.sendMessage(ui.sender.tab.id, { type: "panel.close" }).catch(() => {});
+      return;
+    }
     if (message.type !== "request") return;
+    if (message.verb === "page.context") {
+      ui.postMessage({ type: "reply", rid: message.rid, reply: await readPage(ui.sender?.tab?.id) });
+      return;
+    }
     try {
       const reply = await request(message.verb, message.fields ?? {}, message.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       ui.postMessage({ type: "reply", rid: message.rid, reply });
@@ -208,11 +216,46 @@ chrome.runtime.onConnect.addListener((ui) => {
   });
 });
 
+// --- the in-page chat panel ------------------------------------------------------------------------------
+
+/** Show or hide the panel in a tab. Called on the person's gesture (popup, shortcut, context menu), which is
+ * what grants activeTab for that tab. */
+async function togglePanel(tabId) {
+  await chrome.scripting.executeScript({ target: { tabId }, files: ["content/panel-frame.js"] });
+}
+
+/** What "Use this page" attaches: URL, title, and the selection or the page's readable text. */
+async function readPage(tabId) {
+  if (tabId === undefined) return { ok: false, error: { code: "no_page", message: "the panel is not in a page" } };
+  try {
+    const [{ result }] = await chrome.scripting.executeScript({
+      target: { tabId },
+      func: () => ({
+        url: location.href,
+        title: document.title,
+        selection: String(getSelection() ?? ""),
+        text: (document.querySelector("article, main") ?? document.body).innerText.slice(0, 20_000),
+      }),
+    });
+    return { ok: true, result };
+  } catch (error) {
+    return { ok: false, error: { code: "no_page", message: `this page cannot be read: ${error.message}` } };
+  }
+}
+
+chrome.commands.onCommand.addListener(async (command, tab) => {
+  if (command === "open-chat" && tab?.id !== undefined) await togglePanel(tab.id);
+});
+chrome.contextMenus.onClicked.addListener(async (info, tab) => {
+  if (info.menuItemId === "open-chat" && tab?.id !== undefined) await togglePanel(tab.id);
+});
+
 // --- staying connected ---------------------------------------------------------------------------------
 
 chrome.runtime.onStartup.addListener(connect);
 chrome.runtime.onInstalled.addListener(() => {
   chrome.alarms.create("watchdog", { periodInMinutes: 1 });
+  chrome.contextMenus.create({ id: "open-chat", title: "Open Notion MCP Bridge chat", contexts: ["page", "selection"] });
   connect();
 });
 chrome.alarms.onAlarm.addListener((alarm) => {

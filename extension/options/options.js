@@ -19,7 +19,12 @@ async function refresh() {
   if (!reply.ok) return;
   config = reply.result;
   const body = document.querySelector("#servers tbody");
-  body.replaceChildren(...config.servers.map(row));
+  // Redraw only when something changed, so a button the person is about to press is not replaced under them.
+  const signature = JSON.stringify(config.servers);
+  if (body.dataset.signature !== signature) {
+    body.dataset.signature = signature;
+    body.replaceChildren(...config.servers.map(row));
+  }
   const sqlite = config.servers.find((s) => s.builtin === "sqlite");
   const sqliteForm = document.getElementById("sqlite");
   sqliteForm.hidden = !sqlite;

@@ -180,6 +180,12 @@ async function act(server, verb, fields = {}, timeoutMs) {
 }
 
 document.getElementById("retry").addEventListener("click", () => client.reconnect());
+document.getElementById("open-chat").addEventListener("click", async () => {
+  // Clicking in the toolbar popup is the gesture that grants activeTab for the page behind it.
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  if (tab?.id !== undefined) await chrome.scripting.executeScript({ target: { tabId: tab.id }, files: ["content/panel-frame.js"] });
+  window.close();
+});
 client.onState(render);
 // Paint at once from the last state the background stored, before the port answers.
 chrome.storage.session.get("bridge").then(({ bridge }) => bridge && !latest && render(bridge));

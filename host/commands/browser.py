@@ -35,7 +35,9 @@ def _require(binary: str) -> str:
 
 
 @contextmanager
-def chromium(profile: Path, *, headed: bool = False) -> Iterator[webdriver.Chrome]:
+def chromium(
+    profile: Path, *, headed: bool = False, extension: Path = EXTENSION_DIR
+) -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = _require("chromium")
     for flag in () if headed else HEADLESS_FLAGS:
@@ -43,7 +45,7 @@ def chromium(profile: Path, *, headed: bool = False) -> Iterator[webdriver.Chrom
     for flag in (
         "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-        f"--disable-extensions-except={EXTENSION_DIR}", f"--load-extension={EXTENSION_DIR}",
+        f"--disable-extensions-except={extension}", f"--load-extension={extension}",
     ):  # fmt: skip
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(_require("chromedriver")), options=options)
