@@ -197,6 +197,8 @@ class ServerChanges(_Message):
     cwd: str | None = None
     db_path: str | None = None
     allow_writes: bool | None = None
+    always_allow: list[str] | None = None
+    """The tools the chat agent may run without asking; the options page revokes them by sending fewer."""
 
 
 class ServerUpdate(_Request):

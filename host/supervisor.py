@@ -46,6 +46,8 @@ from host.transports import (
 log = logging.getLogger(__name__)
 
 DEFAULT_CALL_TIMEOUT_S = 120.0
+#: Configuration fields whose change needs no new session.
+_NOT_ABOUT_REACHING = {"name", "enabled", "detected_transport", "always_allow"}
 LISTEN_ACK_TIMEOUT_S = 10.0
 
 
@@ -151,9 +153,9 @@ class Supervisor:
 
     async def reconfigure(self, server: ServerConfig) -> None:
         """Apply a changed configuration: a new session when anything about reaching the server changed."""
-        reach_changed = server.model_dump(
-            exclude={"name", "enabled", "detected_transport"}
-        ) != self.config.model_dump(exclude={"name", "enabled", "detected_transport"})
+        reach_changed = server.model_dump(exclude=_NOT_ABOUT_REACHING) != self.config.model_dump(
+            exclude=_NOT_ABOUT_REACHING
+        )
         self.config = server
         if not server.enabled:
             await self.stop("disabled")

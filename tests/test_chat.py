@@ -154,3 +154,33 @@ def test_model_errors_are_shown_in_words(host_home, llm, step, words):
         and words in reply["error"]["message"]
     )
     assert any(e["type"] == "chat.error" and words in e["message"] for e in host.frames)
+
+
+def test_always_allow_is_remembered_per_server_and_revocable(host_home, llm, notion):
+    host = start(
+        host_home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}], llm
+    )
+    page = notion.admin("pages", title="Engineering Handbook")["pages"][0]["id"]
+    comment = {
+        "name": "notion__notion-create-comment",
+        "arguments": {"page_id": page, "rich_text": [{"text": {"content": "Hi"}}]},
+    }
+    llm.plan = [
+        {"tool_calls": [comment]},
+        {"text": "Done."},
+        {"tool_calls": [comment]},
+        {"text": "Done again."},
+    ]
+    turn = host.start_request("chat.send", text="Comment")
+    waiting = host.wait_for(lambda e: e.get("type") == "chat.tool" and e["status"] == "awaiting_approval")
+    host.result("chat.approve", call_id=waiting["call_id"], approve=True, always=True)
+    host.reply(turn, timeout=30)
+    assert host.result("config.get")["servers"][0]["always_allow"] == ["notion-create-comment"]
+    asked_before = sum(1 for f in host.frames if f.get("status") == "awaiting_approval")
+    host.result("chat.send", text="Comment again", timeout=30)
+    assert sum(1 for f in host.frames if f.get("status") == "awaiting_approval") == asked_before, (
+        "not asked again"
+    )
+    assert notion.admin("stats")["calls"]["notion-create-comment"] == 2
+    host.result("server.update", server="notion", changes={"always_allow": []})
+    assert host.result("config.get")["servers"][0]["always_allow"] == []

@@ -25,6 +25,7 @@ async function refresh() {
     body.dataset.signature = signature;
     body.replaceChildren(...config.servers.map(row));
   }
+  renderAlwaysAllowed(config.servers);
   const sqlite = config.servers.find((s) => s.builtin === "sqlite");
   const sqliteForm = document.getElementById("sqlite");
   sqliteForm.hidden = !sqlite;
@@ -60,6 +61,27 @@ function row(server) {
   actions.append(edit, remove);
   tr.append(actions);
   return tr;
+}
+
+function renderAlwaysAllowed(servers) {
+  const list = document.getElementById("always");
+  const items = servers.flatMap((server) =>
+    (server.always_allow ?? []).map((tool) => {
+      const li = document.createElement("li");
+      li.dataset.tool = `${server.id}.${tool}`;
+      li.textContent = `${server.name}: ${tool} `;
+      const revoke = Object.assign(document.createElement("button"), { type: "button", textContent: "Revoke" });
+      revoke.addEventListener("click", async () => {
+        const remaining = server.always_allow.filter((t) => t !== tool);
+        await client.request("server.update", { server: server.id, changes: { always_allow: remaining } });
+        refresh();
+      });
+      li.append(revoke);
+      return li;
+    }),
+  );
+  list.replaceChildren(...items);
+  document.getElementById("always-empty").hidden = items.length > 0;
 }
 
 function load(server) {

@@ -48,6 +48,8 @@ def agent(host: Host) -> ChatAgent:
             )
         return found
 
+    clients: dict[tuple[str, str], Any] = {}
+
     async def llm() -> tuple[Any, str]:
         from openai import AsyncOpenAI
 
@@ -57,13 +59,18 @@ def agent(host: Host) -> ChatAgent:
             raise ActionError(
                 ErrorCode.NO_MODEL, "no API key for the chat model: add one in the options page"
             )
-        return AsyncOpenAI(
-            base_url=settings.base_url,
-            api_key=key or "not-needed",
-            # Tests shorten it; a person's model gets a minute to start answering.
-            timeout=float(os.environ.get("NOTION_BRIDGE_LLM_TIMEOUT_S", "60")),
-            max_retries=0,
-        ), settings.model
+        # One client per endpoint and key, kept: a new one per turn costs a TLS context and a fresh connection.
+        cache_key = (settings.base_url, key or "")
+        if cache_key not in clients:
+            clients.clear()
+            clients[cache_key] = AsyncOpenAI(
+                base_url=settings.base_url,
+                api_key=key or "not-needed",
+                # Tests shorten it; a person's model gets a minute to start answering.
+                timeout=float(os.environ.get("NOTION_BRIDGE_LLM_TIMEOUT_S", "60")),
+                max_retries=0,
+            )
+        return clients[cache_key], settings.model
 
     def remember_always(server_id: str, tool: str) -> None:
         def change(cfg: Any) -> None:
@@ -72,6 +79,9 @@ def agent(host: Host) -> ChatAgent:
                 server.always_allow.append(tool)
 
         host.config = config_store.update(change)
+        stored = host.config.server(server_id)
+        if stored is not None and server_id in host.supervisors:
+            host.supervisors[server_id].config = stored
 
     created = ChatAgent(
         history=History(paths.data_dir() / "chat.db"),

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "default"
 LLM_KEY_ENTRY = "llm/api-key"
+_UNREAD = object()
 
 
 class AuthManager:
@@ -25,6 +26,7 @@ class AuthManager:
         self._store: TokenStore | None = None
         self._refreshers: dict[tuple[str, str], TokenRefresher] = {}
         self.on_credentials_changed: Callable[[str], None] | None = None
+        self._llm_key: object = _UNREAD
 
     @property
     def store(self) -> TokenStore:
@@ -81,11 +83,15 @@ class AuthManager:
             await asyncio.to_thread(self.store.backend.set, LLM_KEY_ENTRY, api_key)
         else:
             await asyncio.to_thread(self.store.backend.delete, LLM_KEY_ENTRY)
+        self._llm_key = api_key or None
 
     async def llm_key(self) -> str | None:
         import asyncio
 
-        return await asyncio.to_thread(self.store.backend.get, LLM_KEY_ENTRY)
+        # Read once per host: the keychain can be slow, and only llm.configure changes the key.
+        if self._llm_key is _UNREAD:
+            self._llm_key = await asyncio.to_thread(self.store.backend.get, LLM_KEY_ENTRY)
+        return self._llm_key  # type: ignore[return-value]
 
     async def has_llm_key(self) -> bool:
         return bool(await self.llm_key())

@@ -1,0 +1,85 @@
+"""Time to the first streamed token of a chat answer: through the host vs straight from the model server.
+
+    python -m bench.chat_first_token [--turns 30]
+
+Both sides talk to the same scripted OpenAI-compatible server on 127.0.0.1; "direct" is the openai client in
+this process, "host" is a chat.send through the real host, timed to its first chat.delta event. Prints JSON with
+medians and the overhead; the target is ≤ 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from host.client import HostProcess, write_config
+from tests.support.scripted_llm import ScriptedLLM
+
+
+async def direct(base_url: str, turns: int) -> list[float]:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0)
+    times = []
+    for _ in range(turns):
+        started = time.perf_counter()
+        stream = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                times.append((time.perf_counter() - started) * 1000)
+                break
+        await stream.close()
+    return times
+
+
+def through_host(base_url: str, turns: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as home:
+        path = write_config(Path(home), [])
+        stored = json.loads(path.read_text())
+        stored["llm"] = {"base_url": base_url, "model": "m"}
+        path.write_text(json.dumps(stored))
+        host = HostProcess(Path(home), heartbeat_s=15)
+        host.wait_for(lambda e: e["type"] == "status")
+        host.result("chat.send", text="warm up", timeout=60)  # imports the model client once
+        times = []
+        for i in range(turns):
+            seen = len(host.frames)
+            started = time.perf_counter()
+            request = host.start_request("chat.send", text=f"turn {i}")
+            while not any(f.get("type") == "chat.delta" for f in host.frames[seen:]):
+                time.sleep(0.0002)
+            times.append((time.perf_counter() - started) * 1000)
+            host.reply(request, timeout=30)
+        host.close()
+        return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=30)
+    args = parser.parse_args()
+    with ScriptedLLM() as llm:
+        llm.plan = [{"pieces": ["hello", " there"]} for _ in range(args.turns * 3 + 5)]
+        direct_times = asyncio.run(direct(llm.base_url, args.turns))
+        host_times = through_host(llm.base_url, args.turns)
+    direct_median, host_median = statistics.median(direct_times), statistics.median(host_times)
+    print(json.dumps({
+        "first_token_ms": {
+            "direct_median": round(direct_median, 2),
+            "host_median": round(host_median, 2),
+            "overhead_median": round(host_median - direct_median, 2),
+            "turns": args.turns,
+            "target_overhead_ms": 20,
+        }
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
