@@ -26,17 +26,20 @@ def uninstall(env: b.Environment, options: Options, registry: Registry | None = 
         try:
             lines += _release(record, options, registry)
             lines += _remove_unused_launchers(record)
-            lines += _remove_empty_folders(record)
-            lines += _remove_empty_keys(record, registry)
-            if not record.entries:
-                # With nothing of ours left inside, a folder that still holds files is someone else's now.
-                lines += [
-                    f"kept folder {d}: it holds files install did not write" for d in record.created_dirs
-                ]
-                record.created_dirs.clear()
-                record.created_keys.clear()
-        finally:
+        except BaseException:
             record.save(path)
+            raise
+        if record.entries:
+            lines += _remove_empty_folders(record) + _remove_empty_keys(record, registry)
+            record.save(path)
+        else:
+            # The record goes first: it may sit in a folder install made, which can then go too.
+            folders, keys = record.created_dirs, record.created_keys
+            Record().save(path)
+            leftover = Record(created_dirs=folders, created_keys=keys)
+            lines += _remove_empty_folders(leftover) + _remove_empty_keys(leftover, registry)
+            # With nothing of ours left inside, a folder that still holds files is someone else's now.
+            lines += [f"kept folder {d}: it holds files install did not write" for d in leftover.created_dirs]
         return lines or ["nothing matched: the recorded installation is for other browsers or profiles"]
 
 
