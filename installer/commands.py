@@ -97,12 +97,8 @@ def _install(env: b.Environment, options: Options) -> int:
     from host import EXTENSION_ID
     from installer.install import install
 
-    lines = install(env, options, _registry(env))
-    for line in lines:
+    for line in install(env, options, _registry(env)):
         print(line)
-    if not any(" manifest " in line for line in lines):
-        print("error: nothing was installed (see the notes above)", file=sys.stderr)
-        return 1
     print(
         f"Next: load extension/ unpacked (chrome://extensions, Developer mode, Load unpacked); its ID is "
         f"{EXTENSION_ID}. Then check everything with `notion-bridge doctor`."

@@ -3,8 +3,8 @@
 Each check is ok, warn (works, but the person should know) or fail (the bridge will not work); every warn and
 fail names the cause and the fix. The host is started the way the browser starts it: through the manifest's
 launcher, from the launcher's folder, with the caller's origin as its argument, without the shell's
-NOTION_BRIDGE_HOME and (on Linux and macOS) with a minimal PATH. Doctor changes nothing on disk besides what
-that host run itself writes (its log), and needs no network: an unreachable server is a warning.
+NOTION_BRIDGE_HOME and (on Linux and macOS) with a minimal PATH. Doctor itself only reads (the host it starts
+keeps its log as usual), and needs no network: an unreachable server is a warning.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _label(entry: Entry) -> str:
     return f"{names} (Flatpak)" if entry.flatpak_id else names
 
 
-def _sites(env: b.Environment, options: Options, planned: Plan, record: Record) -> dict[Path, Site]:
+def _sites(options: Options, planned: Plan, record: Record) -> dict[Path, Site]:
     explicit = bool(options.browsers) or options.user_data_dir is not None
     sites = {
         t.manifest: Site(t.label, t.browsers, t.manifest, explicit, t.registry_key, t.flatpak_id, t.profile)
@@ -140,7 +140,7 @@ def check_installation(
     except InstallError as exc:
         return [*checks, Check("options", "fail", str(exc), "change the options as the message says")]
     checks += [Check("browser", "warn", problem, "see the message") for problem in planned.problems]
-    sites = _sites(env, options, planned, record)
+    sites = _sites(options, planned, record)
     if not sites:
         checks.append(
             Check(

@@ -245,7 +245,9 @@ def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:
     for folder in reversed(missing):
         folder.mkdir(mode=0o755)
         record.add_dir(folder)
-    if path.is_file() and path.read_bytes() == data and (path.stat().st_mode & 0o777) == mode:
+    in_place = path.is_file() and path.read_bytes() == data
+    # Windows keeps no Unix permission bits, so there the content alone says whether the file is in place.
+    if in_place and (sys.platform == "win32" or (path.stat().st_mode & 0o777) == mode):
         return False
     write_atomic(path, data, mode=mode)
     return True
@@ -263,6 +265,8 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
     with using_home(options.home, strict=True):
         base = base_dir(env, system=options.system)
         result = plan(env, options, base=base)
+        if not result.targets:
+            raise InstallError("nothing was installed: " + "; ".join([*result.problems, *result.notes]))
         lines = [f"note: {note}" for note in [*result.problems, *result.notes]]
         if options.extension_ids:
             from host import config as config_store
@@ -270,6 +274,12 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
 
             config_store.allow_extension_ids(options.extension_ids)
             lines.append(f"allowed extension IDs {', '.join(options.extension_ids)} in {paths.config_file()}")
+            if options.system:
+                # The host reads the configuration of whoever runs the browser, not the installer's.
+                lines.append(
+                    "note: other users must allow these IDs in their own configuration too "
+                    "(notion-bridge install --extension-id ID, as themselves)"
+                )
         record = Record.load(record_path(base))
         try:
             lines += _write_targets(env, options, result.targets, record, registry)
@@ -287,8 +297,7 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
             ) from None
         finally:
             record.save(record_path(base))
-    if result.targets:
-        lines.append(f"the launcher runs {sys.executable} -m host")
+    lines.append(f"the launcher runs {sys.executable} -m host")
     return lines
 
 

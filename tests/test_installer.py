@@ -238,6 +238,12 @@ def test_doctor_names_a_launcher_that_is_not_executable(machine, host_home):
     [failed] = broken(machine, host_home, lambda m: os.chmod(launcher_of(host_home), 0o644))
     assert failed.name == "Chromium: launcher" and failed.detail.endswith("is not executable")
     assert failed.fix.startswith(f"run `chmod +x {launcher_of(host_home)}`")
+    assert f"wrote launcher {launcher_of(host_home)}" in install(
+        machine, Options(browsers=["chromium"], home=host_home)
+    )
+    assert failures(run_doctor(machine, Options(browsers=["chromium"], home=host_home))) == [], (
+        "install repairs it"
+    )
 
 
 def test_doctor_names_a_wrong_origin(machine, host_home):

@@ -234,7 +234,7 @@ def linux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_home: Path) -> b
     return b.Environment(platform="linux", home=home, root=tmp_path / "root", path=str(tmp_path / "bin"))
 
 
-def test_a_snap_browser_is_explained_not_installed(linux, tmp_path):
+def test_a_snap_browser_is_explained_not_installed(linux, tmp_path, host_home):
     (linux.root / "snap" / "chromium").mkdir(parents=True)
     wrapper = tmp_path / "bin" / "chromium-browser"  # Ubuntu's .deb that only starts the Snap
     wrapper.write_text('#!/bin/sh\nexec /snap/bin/chromium "$@"\n')
@@ -245,6 +245,8 @@ def test_a_snap_browser_is_explained_not_installed(linux, tmp_path):
         assert result.problems[0].startswith("Chromium from Snap cannot start native hosts")
     checks = run_doctor(linux, Options(browsers=["chromium"]))
     assert any(c.status == "warn" and "Snap" in c.detail for c in checks)
+    with pytest.raises(InstallError, match=r"^nothing was installed: Chromium from Snap cannot"):
+        install(linux, Options(browsers=["chromium"], home=host_home))
 
 
 def test_a_flatpak_browser_gets_a_launcher_inside_its_sandbox(linux, host_home):
