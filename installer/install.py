@@ -1,29 +1,30 @@
-"""``notion-bridge install`` and ``uninstall``: write the launcher and one manifest per browser; remove them."""
+"""``notion-bridge install``: write the launcher and one manifest per browser (and on Windows the registry keys).
+
+Per user by default; ``--system`` for machine-wide where the browser documents a machine-wide location;
+``--user-data-dir DIR`` for one profile folder (a browser started with ``--user-data-dir``). Running it again
+rewrites only what changed and says so. Everything written is recorded (record.py) for uninstall.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from host import HOST_NAME, paths
+from host import HOST_NAME
 from installer import browsers as b
-from installer.artifacts import InstallRecord, launcher_text, render_manifest, write_text
-from installer.registry import Registry
+from installer import launcher as launchers
+from installer import manifest
+from installer.errors import InstallError
+from installer.record import Entry, Record, sha256
+from installer.registry import Registry, parent_keys
 
-
-@dataclass(frozen=True)
-class Target:
-    browser: b.Browser
-    manifest: Path
-    registry_key: str | None = None
-    flatpak: bool = False
-
-
-@dataclass
-class Plan:
-    targets: list[Target] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+Scope = Literal["user", "system"]
+_OS_NAMES = {"linux": "Linux", "darwin": "macOS", "win32": "Windows"}
 
 
 @dataclass
@@ -33,108 +34,331 @@ class Options:
     system: bool = False
     extension_ids: list[str] = field(default_factory=list)
     home: Path | None = None
+    """Baked into the launcher as NOTION_BRIDGE_HOME; for uninstall and doctor, where to find the record."""
 
 
-def record_path() -> Path:
-    return paths.data_dir() / "install-record.json"
+@dataclass(frozen=True)
+class Target:
+    """One manifest to write: which browsers read it, where, and what leads the browser to it."""
+
+    browsers: tuple[str, ...]
+    label: str
+    manifest: Path
+    launcher: Path
+    registry_key: str | None = None
+    profile: Path | None = None
+    flatpak_id: str | None = None
 
 
-def launcher_path(platform: str, *, flatpak: bool = False) -> Path:
-    name = "notion-bridge-host" + ("-flatpak" if flatpak else "") + (".cmd" if platform == "win32" else "")
-    return paths.data_dir() / "launcher" / name
+@dataclass
+class Plan:
+    targets: list[Target] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Browsers found that this installation cannot serve, and why (doctor shows them as warnings)."""
+    notes: list[str] = field(default_factory=list)
+    """Advice for the person; install prints these along with the problems."""
 
 
-def plan(env: b.Environment, options: Options) -> Plan:
-    """Which manifests to write for these options on this machine, and what to tell the person."""
-    result = Plan()
-    chosen = [b.BY_KEY[key] for key in options.browsers] if options.browsers else list(b.BROWSERS)
-    manifest_name = f"{HOST_NAME}.json"
+@contextlib.contextmanager
+def using_home(home: Path | None, *, strict: bool) -> Iterator[None]:
+    """Resolve host.paths against ``home`` for the duration: the record, launcher and config live there.
+
+    ``strict`` (install): a NOTION_BRIDGE_HOME set in this shell but not passed as --home is refused, because
+    the browser would start the host without it and the host would use other folders than the ones written.
+    """
+    current = os.environ.get("NOTION_BRIDGE_HOME")
+    if home is None:
+        if strict and current:
+            raise InstallError(
+                f"NOTION_BRIDGE_HOME is set to {current} in this shell, but the browser will not pass it to "
+                f"the host. Run `notion-bridge install --home {current}` to make the host use that folder, or "
+                "unset NOTION_BRIDGE_HOME to use the usual per-user folders."
+            )
+        yield
+        return
+    os.environ["NOTION_BRIDGE_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if current is None:
+            os.environ.pop("NOTION_BRIDGE_HOME", None)
+        else:
+            os.environ["NOTION_BRIDGE_HOME"] = current
+
+
+def base_dir(env: b.Environment, *, system: bool) -> Path:
+    """Where our own files live: the launcher, Windows manifests, and the install record."""
+    if not system:
+        from host import paths
+
+        return paths.data_dir()
+    if env.platform == "linux":
+        return env.system_path("/usr/local/lib/notion-mcp-bridge")
+    if env.platform == "darwin":
+        return env.system_path("/Library/Application Support/notion-mcp-bridge")
+    return env.program_data_dir / "notion-mcp-bridge"
+
+
+def record_path(base: Path) -> Path:
+    from installer.record import FILE_NAME
+
+    return base / FILE_NAME
+
+
+def launcher_path(base: Path, platform: str) -> Path:
+    return base / "native-host" / launchers.file_name(platform)
+
+
+def flatpak_launcher_path(browser: b.Browser, env: b.Environment) -> Path:
+    # Inside the Flatpak's own folder, because the sandbox cannot see the rest of the home folder.
+    return b.flatpak_app_dir(browser, env) / "data" / "notion-mcp-bridge" / launchers.file_name("linux")
+
+
+def _check_options(env: b.Environment, options: Options) -> None:
+    unknown = [key for key in options.browsers if key not in b.BY_KEY]
+    if unknown:
+        raise InstallError(f"unknown browser {unknown[0]!r}; choose from {', '.join(sorted(b.BY_KEY))}")
     if options.user_data_dir is not None:
-        # A specific profile folder (e.g. a Chromium started with --user-data-dir): the manifest goes inside it.
-        browser = chosen[0] if options.browsers else b.BY_KEY["chromium"]
-        result.targets.append(Target(browser, options.user_data_dir / "NativeMessagingHosts" / manifest_name))
-        return result
-    if options.system and env.platform == "linux" and os.geteuid() != 0:
-        result.notes.append(
-            "--system writes under /etc: run it as root (sudo), or leave it out to install for you only"
+        if options.system:
+            raise InstallError(
+                "--user-data-dir names one profile folder; it cannot be combined with --system"
+            )
+        if len(options.browsers) > 1:
+            raise InstallError("--user-data-dir names one profile folder; give at most one --browser with it")
+        if env.platform == "win32":
+            raise InstallError(
+                "on Windows, browsers find native hosts only through the registry, never in a profile "
+                "folder; leave out --user-data-dir"
+            )
+
+
+def plan(env: b.Environment, options: Options, *, base: Path) -> Plan:
+    """Which manifests to write for these options on this machine, and what to tell the person."""
+    _check_options(env, options)
+    result = Plan()
+    launcher = launcher_path(base, env.platform)
+    if options.user_data_dir is not None:
+        browser = b.BY_KEY[options.browsers[0] if options.browsers else "chromium"]
+        profile = options.user_data_dir
+        result.targets.append(
+            Target(
+                (browser.key,),
+                f"{browser.name} (profile {profile})",
+                profile / "NativeMessagingHosts" / manifest.FILE_NAME,
+                launcher,
+                profile=profile,
+            )
         )
-    seen: set[Path] = set()
-    for browser in chosen:
-        if not options.browsers and not b.detected(browser, env):
-            continue
-        if env.platform == "linux" and b.is_snap(browser):
-            result.notes.append(
-                f"{browser.name} is a Snap package, and Snap-confined browsers cannot start native hosts. "
-                f"Install {browser.name} from your distribution's .deb/.rpm or Flatpak instead."
-            )
-            continue
-        if env.platform == "linux" and not options.system and b.is_flatpak(browser, env):
-            directory = b.flatpak_manifest_dir(browser, env)
-            result.targets.append(Target(browser, directory / manifest_name, flatpak=True))
-            result.notes.append(
-                f"{browser.name} is a Flatpak: its launcher uses flatpak-spawn --host, which needs "
-                f"`flatpak override --user --talk-name=org.freedesktop.Flatpak {browser.flatpak_id}`."
-            )
-            continue
-        manifest = b.manifest_dir(browser, env, system=options.system) / manifest_name
-        key = b.registry_key(browser, HOST_NAME, system=options.system) if env.platform == "win32" else None
-        if manifest in seen and key is None:
-            continue
-        seen.add(manifest)
-        result.targets.append(Target(browser, manifest, key))
-    if not result.targets and not result.notes:
+        return result
+    explicit = bool(options.browsers)
+    chosen = [b.BY_KEY[key] for key in options.browsers] if explicit else list(b.BROWSERS)
+    if env.platform == "win32":
+        _plan_windows(env, options, chosen, explicit, base, result)
+    else:
+        _plan_posix(env, options, chosen, explicit, launcher, result)
+    if not result.targets and not result.problems:
         result.notes.append(
-            "No Chromium-family browser was found. Name one with --browser (e.g. --browser chrome)."
+            "no Chromium-family browser was found; name one with --browser (e.g. --browser chrome)"
         )
     return result
 
 
-def install(env: b.Environment, options: Options, registry: Registry | None = None) -> list[str]:
-    """Write everything; returns one line per thing written, for the person to read."""
-    from host import config as config_store
-
-    result = plan(env, options)
-    lines = [f"note: {note}" for note in result.notes]
-    record = InstallRecord.load(record_path())
-    home = options.home or (
-        Path(os.environ["NOTION_BRIDGE_HOME"]) if os.environ.get("NOTION_BRIDGE_HOME") else None
-    )
-    if options.extension_ids:
-        config_store.allow_extension_ids(options.extension_ids)
-    launchers: dict[bool, Path] = {}
-    for target in result.targets:
-        if target.flatpak not in launchers:
-            launcher = launcher_path(env.platform, flatpak=target.flatpak)
-            write_text(
-                launcher, launcher_text(env.platform, home=home, flatpak=target.flatpak), executable=True
+def _plan_windows(
+    env: b.Environment, options: Options, chosen: list[b.Browser], explicit: bool, base: Path, result: Plan
+) -> None:
+    groups: dict[str, list[b.Browser]] = {}
+    for browser in chosen:
+        if explicit or b.natively_installed(browser, env):
+            groups.setdefault(b.registry_key(browser, HOST_NAME, system=options.system), []).append(browser)
+    for key, members in groups.items():
+        folder = members[0].windows_key.replace("\\", "-")
+        result.targets.append(
+            Target(
+                tuple(m.key for m in members),
+                ", ".join(m.name for m in members),
+                base / "native-host" / folder / manifest.FILE_NAME,
+                launcher_path(base, "win32"),
+                registry_key=key,
             )
-            record.add_file(launcher)
-            launchers[target.flatpak] = launcher
-            lines.append(f"wrote launcher {launcher}")
-        write_text(target.manifest, render_manifest(launchers[target.flatpak], options.extension_ids))
-        record.add_file(target.manifest)
-        lines.append(f"wrote {target.browser.name} manifest {target.manifest}")
-        if target.registry_key is not None:
-            assert registry is not None, "Windows needs the registry"
-            registry.set_default(target.registry_key, str(target.manifest))
-            record.add_key(target.registry_key)
-            lines.append(f"set registry {target.registry_key} = {target.manifest}")
-    record.save(record_path())
+        )
+
+
+def _plan_posix(
+    env: b.Environment,
+    options: Options,
+    chosen: list[b.Browser],
+    explicit: bool,
+    launcher: Path,
+    result: Plan,
+) -> None:
+    for browser in chosen:
+        native = b.natively_installed(browser, env)
+        snap = b.snap_installed(browser, env)
+        flatpak = b.flatpak_installed(browser, env)
+        if snap:
+            result.problems.append(
+                f"{browser.name} from Snap cannot start native hosts at all (its confinement forbids it); "
+                f"install {browser.name} from your distribution's packages or from Flatpak to use the bridge"
+            )
+        if native or (explicit and not snap and not flatpak):
+            folder = b.manifest_dir(browser, env, system=options.system)
+            if folder is None:
+                result.problems.append(
+                    f"{browser.name} documents no machine-wide manifest folder on {_OS_NAMES[env.platform]}; "
+                    "install it per user (leave out --system)"
+                )
+            else:
+                result.targets.append(
+                    Target((browser.key,), browser.name, folder / manifest.FILE_NAME, launcher)
+                )
+        if flatpak and options.system:
+            result.problems.append(
+                f"{browser.name} from Flatpak is set up per user only (leave out --system)"
+            )
+        elif flatpak:
+            assert browser.flatpak_id is not None
+            result.targets.append(
+                Target(
+                    (browser.key,),
+                    f"{browser.name} (Flatpak)",
+                    b.flatpak_manifest_dir(browser, env) / manifest.FILE_NAME,
+                    flatpak_launcher_path(browser, env),
+                    flatpak_id=browser.flatpak_id,
+                )
+            )
+            result.notes.append(
+                f"{browser.name} from Flatpak starts the host through flatpak-spawn --host, which it may only "
+                f"do after: flatpak override --user --talk-name=org.freedesktop.Flatpak {browser.flatpak_id}"
+            )
+
+
+def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:
+    """Write ``text`` unless the file already holds it with ``mode``; folders created on the way are recorded."""
+    from host.atomic import write_atomic
+
+    data = text.encode("utf-8")
+    missing: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o755)
+        record.add_dir(folder)
+    in_place = path.is_file() and path.read_bytes() == data
+    # Windows keeps no Unix permission bits, so there the content alone says whether the file is in place.
+    if in_place and (sys.platform == "win32" or (path.stat().st_mode & 0o777) == mode):
+        return False
+    write_atomic(path, data, mode=mode)
+    return True
+
+
+def install(env: b.Environment, options: Options, registry: Registry | None = None) -> list[str]:
+    """Write everything; returns one line per thing written (or found already in place), for the person."""
+    for ext_id in options.extension_ids:
+        if not manifest.is_extension_id(ext_id):
+            raise InstallError(
+                f"{ext_id!r} is not an extension ID (32 letters a-p, as chrome://extensions shows)"
+            )
+    if env.platform == "win32" and registry is None:
+        raise InstallError("installing on Windows needs the registry")
+    with using_home(options.home, strict=True):
+        base = base_dir(env, system=options.system)
+        result = plan(env, options, base=base)
+        if not result.targets:
+            raise InstallError("nothing was installed: " + "; ".join([*result.problems, *result.notes]))
+        lines = [f"note: {note}" for note in [*result.problems, *result.notes]]
+        if options.extension_ids:
+            from host import config as config_store
+            from host import paths
+
+            config_store.allow_extension_ids(options.extension_ids)
+            lines.append(f"allowed extension IDs {', '.join(options.extension_ids)} in {paths.config_file()}")
+            if options.system:
+                # The host reads the configuration of whoever runs the browser, not the installer's.
+                lines.append(
+                    "note: other users must allow these IDs in their own configuration too "
+                    "(notion-bridge install --extension-id ID, as themselves)"
+                )
+        record = Record.load(record_path(base))
+        try:
+            lines += _write_targets(env, options, result.targets, record, registry)
+        except PermissionError as exc:
+            where = exc.filename or "a protected location"
+            if not options.system:
+                raise InstallError(f"permission denied writing {where}; check who owns it") from None
+            fix = (
+                "run it from an administrator prompt"
+                if env.platform == "win32"
+                else "run it as root (sudo notion-bridge install --system)"
+            )
+            raise InstallError(
+                f"permission denied writing {where}: {fix}, or leave out --system to install for you only"
+            ) from None
+        finally:
+            record.save(record_path(base))
+    lines.append(f"the launcher runs {sys.executable} -m host")
     return lines
 
 
-def uninstall(registry: Registry | None = None) -> list[str]:
-    """Remove exactly what install recorded writing, and nothing else."""
-    record = InstallRecord.load(record_path())
+def _write_targets(
+    env: b.Environment, options: Options, targets: list[Target], record: Record, registry: Registry | None
+) -> list[str]:
     lines: list[str] = []
-    for key in record.registry_keys:
-        if registry is not None:
-            registry.delete(key)
-            lines.append(f"removed registry {key}")
-    for name in record.files:
-        path = Path(name)
-        if path.exists():
-            path.unlink()
-            lines.append(f"removed {path}")
-    record_path().unlink(missing_ok=True)
-    return lines or ["nothing to remove: no installation was recorded"]
+    written_launchers: set[Path] = set()
+    file_mode = 0o644
+    for target in targets:
+        if target.launcher not in written_launchers:
+            written_launchers.add(target.launcher)
+            text = launchers.render(
+                env.platform,
+                interpreter=sys.executable,
+                home=options.home,
+                flatpak=target.flatpak_id is not None,
+            )
+            changed = write_file(target.launcher, text, mode=0o755, record=record)
+            lines.append(f"{'wrote' if changed else 'unchanged'} launcher {target.launcher}")
+            record.put(Entry("launcher", str(target.launcher), list(target.browsers), sha256(text.encode())))
+        else:
+            launcher_entry = record.find("launcher", str(target.launcher))
+            assert launcher_entry is not None
+            launcher_entry.browsers = list(dict.fromkeys([*launcher_entry.browsers, *target.browsers]))
+        text = manifest.render(target.launcher, options.extension_ids)
+        changed = write_file(target.manifest, text, mode=file_mode, record=record)
+        lines.append(f"{'wrote' if changed else 'unchanged'} {target.label} manifest {target.manifest}")
+        record.put(
+            Entry(
+                "manifest",
+                str(target.manifest),
+                list(target.browsers),
+                sha256(text.encode()),
+                launcher=str(target.launcher),
+                profile=str(target.profile) if target.profile else None,
+                registry_key=target.registry_key,
+                flatpak_id=target.flatpak_id,
+            )
+        )
+        if target.registry_key is not None:
+            assert registry is not None
+            value = str(target.manifest)
+            if registry.get_default(target.registry_key) == value:
+                lines.append(f"unchanged registry {target.registry_key}")
+            else:
+                for key in reversed(parent_keys(target.registry_key)):
+                    if not registry.exists(key):
+                        record.add_key(key)
+                try:
+                    registry.set_default(target.registry_key, value)
+                except PermissionError:
+                    raise PermissionError(13, "access denied", target.registry_key) from None
+                lines.append(f"set registry {target.registry_key} = {value}")
+            record.put(
+                Entry(
+                    "registry",
+                    target.registry_key,
+                    list(target.browsers),
+                    value=value,
+                    launcher=str(target.launcher),
+                )
+            )
+    return lines

@@ -1,0 +1,345 @@
+"""The installer's tables for every OS, checked against the browsers' documented locations, plus Windows (with
+an in-memory registry), Snap, Flatpak and machine-wide installs exercised on this machine.
+
+Documented: Chrome's native-messaging guide (Chrome and Chromium on every OS), Microsoft's Edge guide (Edge on
+every OS, and Edge's Windows lookup: its own key, then Chromium's, then Chrome's). Brave, Vivaldi and Opera
+publish nothing of their own: their per-user folders follow their user-data folders, and on Windows they read
+Google Chrome's key.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from host import EXTENSION_ID, HOST_NAME
+from host.client import write_config
+from installer import browsers as b
+from installer import doctor
+from installer import launcher as launchers
+from installer.doctor import Check, run_doctor
+from installer.errors import InstallError
+from installer.install import Options, install, plan
+from installer.registry import MemoryRegistry
+from installer.uninstall import uninstall
+
+ADA_MAC = b.Environment(platform="darwin", home=Path("/Users/ada"))
+ADA_LINUX = b.Environment(platform="linux", home=Path("/home/ada"))
+
+
+def folder(env: b.Environment, key: str, *, system: bool = False) -> str | None:
+    found = b.manifest_dir(b.BY_KEY[key], env, system=system)
+    return None if found is None else str(found)
+
+
+def test_macos_folders_are_the_documented_ones():
+    support = "/Users/ada/Library/Application Support"
+    assert {key: folder(ADA_MAC, key) for key in b.BY_KEY} == {
+        "chrome": f"{support}/Google/Chrome/NativeMessagingHosts",
+        "chromium": f"{support}/Chromium/NativeMessagingHosts",
+        "brave": f"{support}/BraveSoftware/Brave-Browser/NativeMessagingHosts",
+        "edge": f"{support}/Microsoft Edge/NativeMessagingHosts",
+        "vivaldi": f"{support}/Vivaldi/NativeMessagingHosts",
+        "opera": f"{support}/com.operasoftware.Opera/NativeMessagingHosts",
+    }
+    assert {key: folder(ADA_MAC, key, system=True) for key in b.BY_KEY} == {
+        "chrome": "/Library/Google/Chrome/NativeMessagingHosts",
+        "chromium": "/Library/Application Support/Chromium/NativeMessagingHosts",
+        "brave": None,
+        "edge": "/Library/Microsoft/Edge/NativeMessagingHosts",
+        "vivaldi": None,
+        "opera": None,
+    }
+
+
+def test_linux_folders_are_the_documented_ones():
+    assert {key: folder(ADA_LINUX, key) for key in b.BY_KEY} == {
+        "chrome": "/home/ada/.config/google-chrome/NativeMessagingHosts",
+        "chromium": "/home/ada/.config/chromium/NativeMessagingHosts",
+        "brave": "/home/ada/.config/BraveSoftware/Brave-Browser/NativeMessagingHosts",
+        "edge": "/home/ada/.config/microsoft-edge/NativeMessagingHosts",
+        "vivaldi": "/home/ada/.config/vivaldi/NativeMessagingHosts",
+        "opera": "/home/ada/.config/opera/NativeMessagingHosts",
+    }
+    assert {key: folder(ADA_LINUX, key, system=True) for key in b.BY_KEY} == {
+        "chrome": "/etc/opt/chrome/native-messaging-hosts",
+        "chromium": "/etc/chromium/native-messaging-hosts",
+        "brave": None,
+        "edge": "/etc/opt/edge/native-messaging-hosts",
+        "vivaldi": None,
+        "opera": None,
+    }
+    moved = b.Environment(platform="linux", home=Path("/home/ada"), xdg_config_home=Path("/cfg"))
+    assert folder(moved, "chromium") == "/cfg/chromium/NativeMessagingHosts", "XDG_CONFIG_HOME is honoured"
+
+
+def test_windows_registry_keys_are_the_documented_ones():
+    def key(browser: str, system: bool = False) -> str:
+        return b.registry_key(b.BY_KEY[browser], HOST_NAME, system=system)
+
+    chrome = rf"HKEY_CURRENT_USER\Software\Google\Chrome\NativeMessagingHosts\{HOST_NAME}"
+    assert {name: key(name) for name in b.BY_KEY} == {
+        "chrome": chrome,
+        "chromium": rf"HKEY_CURRENT_USER\Software\Chromium\NativeMessagingHosts\{HOST_NAME}",
+        "brave": chrome,
+        "edge": rf"HKEY_CURRENT_USER\Software\Microsoft\Edge\NativeMessagingHosts\{HOST_NAME}",
+        "vivaldi": chrome,
+        "opera": chrome,
+    }
+    assert (
+        key("edge", system=True)
+        == rf"HKEY_LOCAL_MACHINE\Software\Microsoft\Edge\NativeMessagingHosts\{HOST_NAME}"
+    )
+    assert (
+        b.manifest_dir(
+            b.BY_KEY["chrome"], b.Environment(platform="win32", home=Path("C:/Users/ada")), system=False
+        )
+        is None
+    )
+
+
+# --- Windows, through the in-memory registry ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def windows(tmp_path: Path, host_home: Path) -> b.Environment:
+    local = tmp_path / "AppData" / "Local"
+    for user_data in (
+        r"Google\Chrome\User Data",
+        r"BraveSoftware\Brave-Browser\User Data",
+        r"Microsoft\Edge\User Data",
+    ):
+        local.joinpath(*user_data.split("\\")).mkdir(parents=True)
+    write_config(host_home, [])
+    return b.Environment(
+        platform="win32",
+        home=tmp_path,
+        local_appdata=local,
+        appdata=tmp_path / "AppData" / "Roaming",
+        program_data=tmp_path / "ProgramData",
+    )
+
+
+def key_of(browser: str, *, system: bool = False) -> str:
+    return b.registry_key(b.BY_KEY[browser], HOST_NAME, system=system)
+
+
+def test_windows_install_sets_each_key_to_a_manifest_without_bom(windows, host_home):
+    registry = MemoryRegistry()
+    registry.set_default(r"HKEY_CURRENT_USER\Software\Google\Chrome\Other", "someone else's")
+    before = dict(registry.keys)
+    lines = install(windows, Options(home=host_home), registry)
+
+    ours = {k: v for k, v in registry.keys.items() if k not in before and v is not None}
+    assert set(ours) == {key_of("chrome").lower(), key_of("edge").lower()}, "Brave shares Chrome's key"
+    assert f"set registry {key_of('chrome')} = {registry.get_default(key_of('chrome'))}" in lines
+    assert any(line.startswith("wrote Google Chrome, Brave manifest") for line in lines)
+    launcher = host_home / "data" / "native-host" / "notion-bridge-host.cmd"
+    for value in ours.values():
+        assert value is not None
+        raw = Path(value).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf"), "UTF-8 without a BOM"
+        manifest = json.loads(raw.decode("utf-8"))
+        assert manifest["path"] == str(launcher) and manifest["name"] == HOST_NAME
+        assert manifest["allowed_origins"] == [f"chrome-extension://{EXTENSION_ID}/"]
+    text = launcher.read_bytes().decode("utf-8")  # as written: CRLF line ends for cmd.exe
+    assert text == (
+        "@echo off\r\nrem Notion MCP Bridge: the browser starts this for the extension. Written by "
+        f'`notion-bridge install`.\r\nset "NOTION_BRIDGE_HOME={host_home}"\r\n"{sys.executable}" -m host %*\r\n'
+    )
+    again = install(windows, Options(home=host_home), registry)
+    assert f"unchanged Google Chrome, Brave manifest {ours[key_of('chrome').lower()]}" in again
+    assert f"unchanged registry {key_of('chrome')}" in again
+
+    uninstall(windows, Options(home=host_home), registry)
+    assert registry.keys == before, "our keys and the empty parents we made are gone; others' are not"
+    assert not launcher.exists() and not (host_home / "data" / "native-host").exists()
+
+
+def test_windows_doctor_follows_the_registry_to_the_manifest(windows, host_home, monkeypatch):
+    registry = MemoryRegistry()
+    install(windows, Options(browsers=["edge"], home=host_home), registry)
+    started: list[list[str]] = []
+
+    def fake_hello(command: list[str], name: str, **_kwargs) -> Check:
+        started.append(command)  # a .cmd cannot run here; that it would be started is what matters
+        return Check(name, "ok", "hello")
+
+    monkeypatch.setattr(doctor, "check_hello", fake_hello)
+    checks = run_doctor(windows, Options(browsers=["edge"], home=host_home), registry)
+    assert [c for c in checks if c.status == "fail"] == []
+    assert started == [[str(host_home / "data" / "native-host" / "notion-bridge-host.cmd")]]
+
+    registry.delete(key_of("edge"))
+    failed = [
+        c
+        for c in run_doctor(windows, Options(browsers=["edge"], home=host_home), registry)
+        if c.status == "fail"
+    ]
+    assert [(c.name, c.detail) for c in failed] == [
+        ("Microsoft Edge: registry", f"no registry key {key_of('edge')}")
+    ]
+
+
+def test_windows_uninstall_of_one_browser_keeps_a_shared_key(windows, host_home):
+    registry = MemoryRegistry()
+    install(windows, Options(home=host_home), registry)
+    lines = uninstall(windows, Options(browsers=["brave"], home=host_home), registry)
+    assert any(line.startswith("kept") and line.endswith("still used by Google Chrome") for line in lines)
+    assert registry.get_default(key_of("chrome")) is not None
+    uninstall(windows, Options(browsers=["chrome"], home=host_home), registry)
+    assert registry.get_default(key_of("chrome")) is None and registry.get_default(key_of("edge")) is not None
+
+
+def test_windows_uninstall_leaves_a_key_someone_else_took_over(windows, host_home):
+    registry = MemoryRegistry()
+    install(windows, Options(browsers=["chromium"], home=host_home), registry)
+    registry.set_default(key_of("chromium"), r"C:\elsewhere\manifest.json")
+    lines = uninstall(windows, Options(home=host_home), registry)
+    assert (
+        rf"left registry {key_of('chromium')}: it now points at C:\elsewhere\manifest.json, not at what install set"
+        in lines
+    )
+    assert registry.get_default(key_of("chromium")) == r"C:\elsewhere\manifest.json"
+
+
+def test_windows_machine_wide_uses_hklm_and_program_data(windows, host_home):
+    registry = MemoryRegistry()
+    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry)
+    value = registry.get_default(key_of("chrome", system=True))
+    assert value is not None and Path(value).is_relative_to(windows.program_data_dir / "notion-mcp-bridge")
+    assert (windows.program_data_dir / "notion-mcp-bridge" / "install-record.json").exists()
+    uninstall(windows, Options(system=True, home=host_home), registry)
+    assert registry.keys == {}
+
+
+def test_windows_refuses_a_profile_folder(windows, host_home, tmp_path):
+    with pytest.raises(InstallError, match="only through the registry"):
+        install(windows, Options(user_data_dir=tmp_path / "p", home=host_home), MemoryRegistry())
+
+
+# --- Linux packaging: Snap, Flatpak, machine-wide --------------------------------------------------------------------
+
+
+@pytest.fixture
+def linux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_home: Path) -> b.Environment:
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    write_config(host_home, [])
+    return b.Environment(platform="linux", home=home, root=tmp_path / "root", path=str(tmp_path / "bin"))
+
+
+def test_a_snap_browser_is_explained_not_installed(linux, tmp_path, host_home):
+    (linux.root / "snap" / "chromium").mkdir(parents=True)
+    wrapper = tmp_path / "bin" / "chromium-browser"  # Ubuntu's .deb that only starts the Snap
+    wrapper.write_text('#!/bin/sh\nexec /snap/bin/chromium "$@"\n')
+    wrapper.chmod(0o755)
+    for options in (Options(), Options(browsers=["chromium"])):
+        result = plan(linux, options, base=tmp_path / "base")
+        assert result.targets == []
+        assert result.problems[0].startswith("Chromium from Snap cannot start native hosts")
+    checks = run_doctor(linux, Options(browsers=["chromium"]))
+    assert any(c.status == "warn" and "Snap" in c.detail for c in checks)
+    with pytest.raises(InstallError, match=r"^nothing was installed: Chromium from Snap cannot"):
+        install(linux, Options(browsers=["chromium"], home=host_home))
+
+
+def test_a_flatpak_browser_gets_a_launcher_inside_its_sandbox(linux, host_home):
+    app = linux.home / ".var" / "app" / "com.brave.Browser"
+    app.mkdir(parents=True)
+    lines = install(linux, Options(home=host_home), None)
+    manifest = (
+        app / "config" / "BraveSoftware" / "Brave-Browser" / "NativeMessagingHosts" / f"{HOST_NAME}.json"
+    )
+    launcher = app / "data" / "notion-mcp-bridge" / "notion-bridge-host"
+    assert json.loads(manifest.read_text())["path"] == str(launcher)
+    assert launchers.parse(launcher.read_text()) == launchers.LaunchSpec(sys.executable, str(host_home), True)
+    assert "flatpak-spawn --host --watch-bus" in launcher.read_text()
+    assert any(
+        "flatpak override --user --talk-name=org.freedesktop.Flatpak com.brave.Browser" in x for x in lines
+    )
+
+    checks = {c.name: c for c in run_doctor(linux, Options(home=host_home))}
+    assert checks["Brave (Flatpak): sandbox"].status == "warn"
+    assert checks["Brave (Flatpak): host"].status == "ok", "the host side of flatpak-spawn says hello"
+    overrides = linux.home / ".local" / "share" / "flatpak" / "overrides"
+    overrides.mkdir(parents=True)
+    (overrides / "com.brave.Browser").write_text("[Session Bus Policy]\norg.freedesktop.Flatpak=talk\n")
+    checks = {c.name: c for c in run_doctor(linux, Options(home=host_home))}
+    assert checks["Brave (Flatpak): sandbox"].status == "ok"
+
+    uninstall(linux, Options(home=host_home))
+    assert list(app.rglob("*")) == [], "the Flatpak's folder is as it was"
+
+
+def test_machine_wide_on_linux_writes_under_etc_and_says_what_it_cannot(linux, host_home):
+    lines = install(linux, Options(browsers=["chromium", "brave"], system=True, home=host_home))
+    manifest = linux.root / "etc" / "chromium" / "native-messaging-hosts" / f"{HOST_NAME}.json"
+    launcher = (
+        linux.root / "usr" / "local" / "lib" / "notion-mcp-bridge" / "native-host" / "notion-bridge-host"
+    )
+    assert json.loads(manifest.read_text())["path"] == str(launcher)
+    assert (manifest.stat().st_mode & 0o777, launcher.stat().st_mode & 0o777) == (0o644, 0o755)
+    assert (
+        "note: Brave documents no machine-wide manifest folder on Linux; install it per user (leave out --system)"
+        in lines
+    )
+    assert not (host_home / "data" / "install-record.json").exists(), (
+        "the machine-wide record is kept with it"
+    )
+    uninstall(linux, Options(system=True, home=host_home))
+    assert list(linux.root.rglob("*")) == []
+
+
+def test_machine_wide_without_permission_says_how(linux, host_home, monkeypatch):
+    def denied(path: Path, *_args, **_kwargs) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("host.atomic.write_atomic", denied)
+    with pytest.raises(InstallError, match=r"run it as root \(sudo notion-bridge install --system\)"):
+        install(linux, Options(browsers=["chrome"], system=True, home=host_home))
+
+
+def test_options_that_cannot_go_together_are_refused(linux, host_home, tmp_path):
+    for options, message in [
+        (Options(user_data_dir=tmp_path, system=True), "cannot be combined with --system"),
+        (Options(user_data_dir=tmp_path, browsers=["chrome", "brave"]), "at most one --browser"),
+        (Options(browsers=["firefox"]), "unknown browser 'firefox'"),
+    ]:
+        with pytest.raises(InstallError, match=message):
+            install(linux, Options(**{**options.__dict__, "home": host_home}))
+
+
+# --- the launcher and the template ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "interpreter", "home", "flatpak"),
+    [
+        ("linux", "/opt/py 3/bin/python", Path("/home/o'brien/bridge home"), False),
+        ("linux", "/usr/bin/python3", None, False),
+        ("linux", "/usr/bin/python3", Path("/h/x y"), True),
+        ("win32", r"C:\Program Files\Py%3\python.exe", Path(r"C:\Users\ada\100% bridge"), False),
+    ],
+)
+def test_launchers_read_back_what_they_were_written_with(platform, interpreter, home, flatpak):
+    text = launchers.render(platform, interpreter=interpreter, home=home, flatpak=flatpak)
+    spec = launchers.parse(text)
+    assert spec == launchers.LaunchSpec(interpreter, str(home) if home else None, flatpak)
+    assert launchers.parse("#!/bin/sh\nexec python -m host\n") is None
+
+
+def test_the_template_renders_any_path_into_valid_json(tmp_path):
+    from installer import manifest
+
+    template = json.loads(manifest.TEMPLATE.read_text(encoding="utf-8"))
+    assert template["name"] == "${HOST_NAME}" and template["type"] == "stdio"
+    odd = Path('C:\\odd "quoted" \\path\\ünï/launcher')
+    rendered = json.loads(manifest.render(odd, ["abcdefghijklmnopabcdefghijklmnop"]))
+    assert rendered["path"] == str(odd)
+    assert rendered["allowed_origins"][1] == "chrome-extension://abcdefghijklmnopabcdefghijklmnop/"
