@@ -15,7 +15,17 @@ from typing import Any
 from host import EXTENSION_ID, HOST_NAME
 from installer.errors import InstallError
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "manifest_templates" / "native-messaging-host.json"
+
+def _template() -> Path:
+    # A wheel carries the template inside this package; a checkout keeps it at the top of the tree.
+    name = "native-messaging-host.json"
+    packaged = Path(__file__).resolve().parent / "manifest_templates" / name
+    return (
+        packaged if packaged.exists() else Path(__file__).resolve().parents[1] / "manifest_templates" / name
+    )
+
+
+TEMPLATE = _template()
 DESCRIPTION = "Notion MCP Bridge: MCP sessions, sign-in and tokens for the browser extension"
 FILE_NAME = f"{HOST_NAME}.json"
 
@@ -46,8 +56,8 @@ def render(launcher: Path, extra_ids: Sequence[str] = ()) -> str:
         template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InstallError(
-            f"the manifest template {TEMPLATE} is missing; install the package from a full checkout "
-            "(pip install -e /path/to/checkout)"
+            f"the manifest template is missing from this installation ({TEMPLATE}); reinstall the package "
+            "(pip install --force-reinstall notion-mcp-bridge, or pip install -e . in a checkout)"
         ) from None
     values: dict[str, Any] = {
         "${HOST_NAME}": HOST_NAME,
