@@ -8,6 +8,7 @@ first wins), revocation, and a token response that names the workspace. The cons
 from __future__ import annotations
 
 import html
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ class DevAuthProvider:
         self.access_tokens[access.token] = access
         self.refresh_tokens[refresh.token] = refresh
         self.issued += [access.token, refresh.token]
+        _append_to_issued_log(access.token, refresh.token)
         self.stats.token_issues += 1
         return NotionTokenResponse(
             access_token=access.token,
@@ -246,3 +248,12 @@ button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem;border-radius:6p
                 f"<h1>{html.escape(exc.error_description or exc.error)}</h1>", status_code=400
             )
         return RedirectResponse(target, status_code=302)
+
+
+def _append_to_issued_log(*tokens: str) -> None:
+    # The test suite scans everything it saw for tokens; servers come and go (killed, restarted), so every
+    # value issued is appended to a file that outlives them.
+    path = os.environ.get("DEV_NOTION_ISSUED_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write("".join(token + "\n" for token in tokens))

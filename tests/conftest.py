@@ -10,6 +10,8 @@ import pytest
 
 from host.client import HostProcess, write_config
 
+pytest_plugins = ["tests.support.token_scan"]
+
 
 @pytest.fixture
 def host_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -4,8 +4,10 @@ form generated from its schema, and recovery when the host dies."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -27,10 +29,27 @@ def browser(tmp_path):
         check=True, capture_output=True, env=env,
     )  # fmt: skip
     with chromium(profile) as driver:
+        driver.bridge_home = home
         yield driver
 
 
+def host_pids(home: Path) -> list[int]:
+    """The hosts this test's browser started: other hosts on the machine (other tests) are left alone."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            environment = (proc / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        is_host = b"host" in command[1:] and command[command.index(b"host") - 1] == b"-m"
+        if is_host and f"NOTION_BRIDGE_HOME={home}".encode() in environment:
+            pids.append(int(proc.name))
+    return pids
+
+
 def test_popup_card_enable_toggle_and_host_recovery(browser):
+    home = browser.bridge_home
     browser.get(extension_page("popups/popup.html"))
     wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "SQLite to connect")
     assert "stdio · 3 tools" in card_text(browser, "sqlite")
@@ -48,8 +67,10 @@ def test_popup_card_enable_toggle_and_host_recovery(browser):
         "new MutationObserver(() => window.seen.push(document.body.innerText))"
         ".observe(document.body, {subtree: true, childList: true, characterData: true});"
     )
-    killed = subprocess.run(["pkill", "-f", "[-]m host chrome-extension://"], check=False)
-    assert killed.returncode == 0, "no host process to kill"
+    hosts = host_pids(home)
+    assert hosts, "no host process to kill"
+    for pid in hosts:
+        os.kill(pid, signal.SIGKILL)
 
     def stopped_views() -> list[str]:
         return [t for t in browser.execute_script("return window.seen") if "Native host has exited" in t]

@@ -1,0 +1,170 @@
+"""A pytest plugin: no OAuth token may appear in any frame, log, error or file of the whole test run.
+
+Every token the Notion-compatible server issues, in any test, is appended to one file
+(``DEV_NOTION_ISSUED_LOG``). After each test, the frames and stderr of every host a test drove are searched;
+at the end of the run, so are every file the run left in pytest's temporary folder (host logs, configurations,
+browser profiles, token stores) and the text of every test report (assertion messages, captured output). Any
+issued value found fails the run, naming where it was found but never printing the value.
+
+Searching is by the server's token shape and then by membership in the issued set, so it stays fast on large
+browser profiles and a token-shaped string made up by a test is not mistaken for a leak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from host.client import HostProcess
+
+TOKEN_SHAPE = re.compile(rb"ntn_(?:at|rt)_[A-Za-z0-9_-]{32}")
+ENV = "DEV_NOTION_ISSUED_LOG"
+
+
+@dataclass
+class _Watched:
+    host: HostProcess
+    where: str
+    frames_scanned: int = 0
+    stderr_scanned: int = 0
+
+
+@dataclass
+class TokenScan:
+    issued_log: Path
+    hosts: list[_Watched] = field(default_factory=list)
+    found: dict[bytes, set[str]] = field(default_factory=dict)
+    """Token-shaped values seen, and where; compared with the issued set at the end."""
+    frames: int = 0
+    host_count: int = 0
+    files: int = 0
+    bytes_read: int = 0
+    reports: int = 0
+    current_test: str = "(collection)"
+
+    def _look(self, data: bytes, where: str) -> None:
+        for match in TOKEN_SHAPE.findall(data):
+            self.found.setdefault(match, set()).add(where)
+
+    def watch(self, host: HostProcess) -> None:
+        self.hosts.append(_Watched(host, self.current_test))
+        self.host_count += 1
+
+    def scan_hosts(self, *, final: bool = False) -> None:
+        """Scan what each host sent since the last look; forget hosts that have exited and said everything."""
+        for watched in list(self.hosts):
+            host = watched.host
+            finished = host.closed.is_set() and host.proc.poll() is not None
+            frames = host.frames[watched.frames_scanned :]
+            watched.frames_scanned += len(frames)
+            self.frames += len(frames)
+            if frames:
+                self._look(json.dumps(frames).encode(), f"frames of a host started by {watched.where}")
+            lines = host.stderr_lines[watched.stderr_scanned :]
+            watched.stderr_scanned += len(lines)
+            if lines:
+                self._look("\n".join(lines).encode(), f"stderr of a host started by {watched.where}")
+            if finished or final:
+                self.hosts.remove(watched)
+
+    def scan_tree(self, root: Path) -> None:
+        for path in root.rglob("*"):
+            try:
+                if not path.is_file() or path.is_symlink():
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            self.files += 1
+            self.bytes_read += len(data)
+            self._look(data, f"file {path.relative_to(root)}")
+
+    def scan_report(self, report: pytest.TestReport) -> None:
+        self.reports += 1
+        text = report.longreprtext + "".join(content for _name, content in report.sections)
+        if text:
+            self._look(text.encode(), f"the report of {report.nodeid}")
+
+    def issued(self) -> set[bytes]:
+        if not self.issued_log.exists():
+            return set()
+        return set(self.issued_log.read_bytes().split())
+
+    def leaks(self) -> dict[str, set[str]]:
+        issued = self.issued()
+        return {
+            f"token #{index}": places
+            for index, (value, places) in enumerate(sorted(self.found.items()), 1)
+            if value in issued
+        }
+
+
+_scan: TokenScan | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _scan
+    folder = Path(tempfile.mkdtemp(prefix="issued-tokens-"))
+    _scan = TokenScan(folder / "issued.txt")
+    os.environ[ENV] = str(_scan.issued_log)
+    original_init = HostProcess.__init__
+
+    def watched_init(self: HostProcess, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if _scan is not None:
+            _scan.watch(self)
+
+    HostProcess.__init__ = watched_init  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _scan is not None:
+        _scan.current_test = item.nodeid
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _scan is None:
+        return
+    _scan.scan_report(report)
+    if report.when == "teardown":
+        _scan.scan_hosts()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _scan is None:
+        return
+    _scan.scan_hosts(final=True)
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        _scan.scan_tree(factory.getbasetemp())
+    if _scan.leaks():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _scan is not None:
+        _scan.issued_log.unlink(missing_ok=True)
+        _scan.issued_log.parent.rmdir()
+        os.environ.pop(ENV, None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _scan is None:
+        return
+    leaks = _scan.leaks()
+    summary = (
+        f"token scan: {len(_scan.issued())} token values issued; searched {_scan.frames} frames from "
+        f"{_scan.host_count} hosts, {_scan.files} files ({_scan.bytes_read / 2**20:.1f} MiB) and "
+        f"{_scan.reports} test reports: {len(leaks)} leaked"
+    )
+    terminalreporter.write_sep("=", summary, red=bool(leaks), green=not leaks)
+    for name, places in leaks.items():
+        terminalreporter.write_line(f"LEAK {name} found in: {', '.join(sorted(places))}", red=True)
