@@ -1,0 +1,188 @@
+"""What a hostile tool result or model answer can do inside the extension's pages: nothing.
+
+Two walls. The pages' Content-Security-Policy runs only the extension's own script files: no inline script,
+no inline handlers, no eval; checked in the files (nothing relies on inline script, so the policy can stay
+strict) and in a real Chromium, where hostile markup is put into each page. And the renderers never make
+markup from text: a corpus of XSS payloads goes through the Markdown renderer and the tool-result renderer in
+a live page, and what comes out has only allowed tags, only safe links, and ran nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from host.commands.browser import EXTENSION_DIR, chromium, extension_page, wait_until
+
+PAGES = ["popups/popup.html", "popups/tools.html", "options/options.html", "panel/panel.html"]
+
+
+def test_the_manifest_policy_allows_only_the_extensions_own_scripts():
+    manifest = json.loads((EXTENSION_DIR / "manifest.json").read_text(encoding="utf-8"))
+    policy = manifest["content_security_policy"]["extension_pages"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert not re.search(r"unsafe-|https?:|\*|data:|blob:", policy)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_carries_inline_script_or_inline_handlers(page):
+    html = (EXTENSION_DIR / page).read_text(encoding="utf-8")
+    for tag in re.findall(r"<script\b[^>]*>", html, flags=re.IGNORECASE):
+        assert re.search(r"\bsrc=", tag), f"{page}: inline <script> {tag}"
+    assert not re.search(r"\son[a-z]+\s*=", html, flags=re.IGNORECASE), f"{page}: inline event handler"
+    assert "javascript:" not in html.lower()
+
+
+def test_no_extension_script_evaluates_strings():
+    for script in EXTENSION_DIR.rglob("*.js"):
+        text = script.read_text(encoding="utf-8")
+        assert not re.search(r"\beval\s*\(|new\s+Function\s*\(|setTimeout\s*\(\s*['\"`]", text), script
+
+
+HOSTILE = """
+window.ran = [];
+window.violations = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.violations.push(e.violatedDirective));
+const inline = document.createElement('script');
+inline.textContent = "window.ran.push('inline script')";
+document.body.appendChild(inline);
+const holder = document.createElement('div');
+holder.innerHTML = `<img src="data:," onerror="window.ran.push('inline handler')">`
+  + `<a id="js-link" href="javascript:window.ran.push('javascript url')">x</a>`;
+document.body.appendChild(holder);
+document.getElementById('js-link').click();
+// Later, from the page's own task queue: code evaluated by the test driver itself is exempt from the policy.
+setTimeout(() => {
+  try { eval("window.ran.push('eval')"); } catch (e) { window.violations.push('eval: ' + e.name); }
+  try { new Function("window.ran.push('new Function')")(); } catch (e) {
+    window.violations.push('Function: ' + e.name);
+  }
+}, 0);
+"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with chromium(tmp_path_factory.mktemp("csp-profile")) as driver:
+        yield driver
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_hostile_markup_in_a_live_page_never_runs(browser, page):
+    browser.get(extension_page(page))
+    wait_until(lambda: browser.execute_script("return document.readyState") == "complete", page)
+    browser.execute_script(HOSTILE)
+    # Violation reports are dispatched asynchronously; wait for the three inline attempts to be refused.
+    wait_until(
+        lambda: (
+            len([v for v in browser.execute_script("return window.violations") if "script-src" in v]) >= 3
+        ),
+        "the policy to refuse inline script, the inline handler and the javascript: URL",
+    )
+    wait_until(lambda: "Function: EvalError" in browser.execute_script("return window.violations"), "eval")
+    assert browser.execute_script("return window.ran") == []
+    assert "eval: EvalError" in browser.execute_script("return window.violations")
+
+
+XSS_CORPUS = [
+    "<script>window.ran.push('script')</script>",
+    "<img src=x onerror=\"window.ran.push('img')\">",
+    "<svg onload=window.ran.push('svg')>",
+    "<svg><script>window.ran.push('svg script')</script></svg>",
+    "<iframe src=\"javascript:window.ran.push('iframe')\"></iframe>",
+    "<iframe srcdoc=\"<script>parent.ran.push('srcdoc')</script>\"></iframe>",
+    "<a href=\"javascript:window.ran.push('a')\">click</a>",
+    "[x](javascript:window.ran.push('md link'))",
+    "[x](JaVaScRiPt:window.ran.push('md link case'))",
+    "[x](  javascript:window.ran.push('md link space'))",
+    "[x](java&#x09;script:window.ran.push('entity'))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[x](vbscript:msgbox(1))",
+    "![img](javascript:window.ran.push('md image'))",
+    "![img](x\" onerror=\"window.ran.push('md image attr'))",
+    "[a](https://example.com\" onclick=\"window.ran.push('attr break'))",
+    "**<b onmouseover=window.ran.push('bold')>bold</b>**",
+    "`<script>window.ran.push('code')</script>`",
+    "```html\n<script>window.ran.push('fence')</script>\n```",
+    "&lt;script&gt;window.ran.push('entities')&lt;/script&gt;",
+    "<style>*{display:none}</style>",
+    "<link rel=stylesheet href=https://evil.example/x.css>",
+    "<meta http-equiv=refresh content=\"0;url=javascript:window.ran.push('meta')\">",
+    "<base href=\"javascript:window.ran.push('base')//\">",
+    "<form action=javascript:window.ran.push('form')><button>go</button></form>",
+    "<object data=\"javascript:window.ran.push('object')\"></object>",
+    "<embed src=\"javascript:window.ran.push('embed')\">",
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.ran.push('mxss')>",
+    "<noscript><p title=\"</noscript><img src=x onerror=window.ran.push('noscript')>\">",
+    "<details open ontoggle=window.ran.push('details')>",
+    "<input autofocus onfocus=window.ran.push('input')>",
+    "<video><source onerror=window.ran.push('video')></video>",
+    "\"><img src=x onerror=window.ran.push('quote break')>",
+    "> <img src=x onerror=window.ran.push('quote')>",
+    "- <img src=x onerror=window.ran.push('list')>",
+    "# <img src=x onerror=window.ran.push('heading')>",
+    "<a href=https://ok.example onclick=window.ran.push('onclick')>ok</a>",
+    "[ok](https://ok.example)<img src=x onerror=window.ran.push('after link')>",
+    "\u0000<script>window.ran.push('nul')</script>",
+    "<scr<script>ipt>window.ran.push('nested')</script>",
+    "<!--<img src=x onerror=window.ran.push('comment')>-->",
+    "<![CDATA[<script>window.ran.push('cdata')</script>]]>",
+]
+
+RENDER_ALL = """
+const [corpus, done] = arguments;
+window.ran = [];
+const markdown = await import(chrome.runtime.getURL('shared/markdown.js'));
+const results = await import(chrome.runtime.getURL('shared/render-result.js'));
+const stage = document.createElement('div');
+document.body.appendChild(stage);
+for (const payload of corpus) {
+  const answer = document.createElement('div');
+  markdown.renderMarkdown(answer, payload);
+  stage.appendChild(answer);
+  const result = document.createElement('div');
+  results.renderResult(result, {content: [{type: 'text', text: payload}],
+                                structuredContent: {rows: [{name: payload, link: payload}]}});
+  stage.appendChild(result);
+}
+// Give any handler, load or navigation a chance to fire before looking.
+await new Promise((resolve) => setTimeout(resolve, 300));
+const problems = [];
+for (const element of stage.querySelectorAll('*')) {
+  for (const attribute of element.attributes) {
+    const name = attribute.name.toLowerCase();
+    if (name.startsWith('on')) problems.push(`${element.tagName} ${name}`);
+    if (['href', 'src', 'action', 'srcdoc', 'data', 'formaction'].includes(name)
+        && !/^(https?:|mailto:)/i.test(attribute.value)) problems.push(`${element.tagName} ${name}=${attribute.value}`);
+  }
+}
+const tags = [...new Set([...stage.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()))].sort();
+done({ran: window.ran, problems, tags, text: stage.innerText.length});
+"""
+
+SAFE_TAGS = {
+    "p", "h3", "h4", "h5", "h6", "pre", "code", "ul", "ol", "li", "blockquote", "strong", "em", "a", "span",
+    "div", "table", "thead", "tbody", "tr", "th", "td", "details", "summary", "button",
+}  # fmt: skip
+
+
+def test_an_xss_corpus_rendered_as_answers_and_tool_results_stays_text(browser):
+    browser.get(extension_page("panel/panel.html"))
+    wait_until(lambda: browser.execute_script("return document.readyState") == "complete", "the panel")
+    outcome = browser.execute_async_script(
+        "(async () => { " + RENDER_ALL + " })().catch((e) => arguments[1]({error: String(e)}));",
+        XSS_CORPUS,
+    )
+    assert "error" not in outcome, outcome
+    assert outcome["ran"] == []
+    assert outcome["problems"] == []
+    assert set(outcome["tags"]) <= SAFE_TAGS, outcome["tags"]
+    assert not {"script", "img", "iframe", "svg", "style", "object", "embed", "form", "base", "meta"} & set(
+        outcome["tags"]
+    )
+    assert outcome["text"] > 0
