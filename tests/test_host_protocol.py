@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from host import PROTOCOL_VERSION, __version__
+from host import EXTENSION_ID, PROTOCOL_VERSION, __version__
 from host.client import ORIGIN
 from host.protocol import REQUEST_ADAPTER, VERBS, Hello, Reply, Status
 
@@ -125,18 +125,30 @@ def test_eof_shuts_the_host_down_within_two_seconds(host):
     assert host.proc.returncode == 0
 
 
-def test_a_foreign_origin_is_refused(spawn_host):
-    host = spawn_host(servers=[], origin="chrome-extension://abcdefghijklmnopabcdefghijklmnop/")
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "chrome-extension://abcdefghijklmnopabcdefghijklmnop/",
+        f"chrome-extension://{EXTENSION_ID}.evil.example/",
+        f"chrome-extension://{EXTENSION_ID.upper()}/",
+        f"chrome-extension://{EXTENSION_ID}",
+        f"https://{EXTENSION_ID}/",
+        "",
+    ],
+    ids=["other-id", "id-as-prefix", "upper-case", "no-slash", "web-origin", "none"],
+)
+def test_a_foreign_origin_is_refused(spawn_host, origin):
+    host = spawn_host(servers=[], origin=origin)
     host.proc.wait(5)
     assert host.proc.returncode != 0
     host.closed.wait(5)
+    shown = origin if origin.startswith("chrome-extension://") else "no origin"
     assert host.frames == [
         {
             "type": "error",
             "error": {
                 "code": "forbidden_origin",
-                "message": "this host serves the Notion MCP Bridge extension only, not "
-                "chrome-extension://abcdefghijklmnopabcdefghijklmnop/",
+                "message": f"this host serves the Notion MCP Bridge extension only, not {shown}",
             },
         }
     ]
