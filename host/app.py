@@ -22,7 +22,14 @@ from host.config import Config, ServerConfig
 from host.elicitation import ElicitationBroker
 from host.framing import EndOfStream, FrameError, FrameWriter
 from host.oauth.manager import AuthManager
-from host.protocol import REQUEST_ADAPTER, ErrorCode, error_event, reply_error, reply_ok
+from host.protocol import (
+    REQUEST_ADAPTER,
+    ErrorCode,
+    error_event,
+    reply_error,
+    reply_ok,
+    unpaired_surrogate,
+)
 from host.supervisor import Supervisor
 
 if TYPE_CHECKING:
@@ -140,6 +147,16 @@ class Host:
             self.send(
                 reply_error(
                     request_id, ErrorCode.DUPLICATE_ID, f"a request with id {request_id!r} is still in flight"
+                )
+            )
+            return
+        where = unpaired_surrogate(message)
+        if where is not None:
+            self.send(
+                reply_error(
+                    request_id,
+                    ErrorCode.INVALID_ARGUMENTS,
+                    f"{verb}: {where}: holds an unpaired UTF-16 surrogate, which no UTF-8 text can carry",
                 )
             )
             return

@@ -146,7 +146,13 @@ def encode_frame(body: bytes) -> bytes:
 
 def dumps(message: Any) -> bytes:
     """Compact JSON as Chrome's own encoder would send it; non-ASCII kept as UTF-8 to save bytes."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON allows "\ud800", and JavaScript strings can hold one) has no UTF-8 form;
+        # escaped, it reaches the extension as the same string.
+        return json.dumps(message, separators=(",", ":")).encode("ascii")
 
 
 def split_message(text: bytes, stream_id: str, limit: int = MAX_OUTGOING) -> Iterator[bytes]:

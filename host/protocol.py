@@ -7,6 +7,7 @@ MCP payloads (tools, tool results) travel in MCP's own wire form (camelCase), as
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -132,6 +133,33 @@ class Chunk(_Message):
     seq: int
     last: bool
     data: str
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unpaired_surrogate(value: Any, path: str = "") -> str | None:
+    """Where ``value`` holds a lone UTF-16 surrogate (JSON's ``"\\ud800"``), or None.
+
+    JSON text may escape one and JavaScript strings may hold one, but it has no UTF-8 form: the configuration,
+    the keychain, SQLite and every MCP server would fail to encode it, and a failure while a session encodes a
+    request ends that session for everyone. Such text is refused where it enters, with the field named.
+    """
+    if isinstance(value, str):
+        return (path or "text") if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = unpaired_surrogate(key, path) or unpaired_surrogate(
+                item, f"{path}.{key}" if path else key
+            )
+            if where is not None:
+                return where
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            where = unpaired_surrogate(item, f"{path}[{index}]")
+            if where is not None:
+                return where
+    return None
 
 
 # --- extension -> host -------------------------------------------------------------------------------

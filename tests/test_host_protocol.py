@@ -104,6 +104,12 @@ def test_a_declared_length_over_64_mib_is_rejected_and_skipped(host):
         ({"type": "server.add", "server": {"name": "x", "kind": "stdio"}}, "invalid_arguments", "command"),
         ({"type": "tool.cancel", "call_id": "nothing"}, "unknown_call", "nothing"),
         ({"type": "ping", "extra": 1}, "invalid_arguments", "extra"),
+        (
+            {"type": "tool.call", "server": "sqlite", "tool": "read_query", "arguments": {"query": "\ud800"}},
+            "invalid_arguments",
+            "arguments.query: holds an unpaired UTF-16 surrogate",
+        ),
+        ({"type": "chat.delete", "conversation_id": "x\udfff"}, "invalid_arguments", "conversation_id"),
     ],
 )
 def test_bad_requests_are_answered_with_an_error_that_names_the_cause(host, request_fields, code, words):
@@ -111,6 +117,13 @@ def test_bad_requests_are_answered_with_an_error_that_names_the_cause(host, requ
     assert reply["ok"] is False
     assert reply["error"]["code"] == code
     assert words in reply["error"]["message"]
+    assert host.result("ping")["pong"] is True
+
+
+def test_a_reply_to_an_id_holding_a_lone_surrogate_still_goes_out(host):
+    # JSON.stringify in the extension may produce one; it cannot be UTF-8, so the reply escapes it.
+    reply = host.request("ping", id="p\ud800")
+    assert reply["error"]["code"] == "invalid_arguments" and "id: holds an unpaired" in reply["error"]["message"]
     assert host.result("ping")["pong"] is True
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from host.agent.history import History
 from host.agent.names import build_name_map
+from host.protocol import unpaired_surrogate
 
 #: Rounds of tool calls before the agent stops and says so.
 MAX_STEPS = 8
@@ -259,11 +260,14 @@ class ChatAgent:
             arguments = json.loads(call["function"]["arguments"] or "{}")
             if not isinstance(arguments, dict):
                 raise ValueError("arguments must be a JSON object")
+            where = unpaired_surrogate(arguments)
+            if where is not None:
+                raise ValueError(f"{where} holds an unpaired UTF-16 surrogate, which no server can be sent")
         except ValueError as exc:
             self._send(
                 {**event, "server": server_id, "tool": tool_name, "status": "error", "error": str(exc)}
             )
-            return f"Error: the arguments were not a JSON object ({exc})."
+            return f"Error: the arguments could not be used ({exc})."
         event.update(server=server_id, server_name=source.name, tool=tool_name, arguments=arguments)
         if not is_read_only(tool) and tool_name not in source.always_allowed:
             self._send({**event, "status": "awaiting_approval"})
