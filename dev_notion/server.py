@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,8 +96,9 @@ def build_app(
         log_level="WARNING",
     )
 
-    async def before_call(tool: str) -> CallToolResult | None:
+    async def before_call(tool: str, detail: str = "") -> CallToolResult | None:
         knobs.calls[tool] += 1
+        _append_to_call_log(tool, detail)
         if knobs.slow_ms:
             await asyncio.sleep(knobs.slow_ms / 1000)
         if knobs.rate_limited_calls > 0:
@@ -126,7 +129,7 @@ def build_app(
         query: str, query_type: str = "internal", filters: dict[str, Any] | None = None, page_size: int = 10
     ) -> CallToolResult:
         """Search the workspace's pages and databases by title and content."""
-        if (limited := await before_call("notion-search")) is not None:
+        if (limited := await before_call("notion-search", query)) is not None:
             return limited
         results = workspace.search(query, page_size)
         lines = [f"- {r['title']} ({r['object']}, id {r['id']})" for r in results] or ["No results."]
@@ -315,3 +318,12 @@ class _PublicClientRevocation:
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await self.app({**scope, "headers": headers}, replay, send)
+
+
+def _append_to_call_log(tool: str, detail: str) -> None:
+    # Fault-injection tests kill and restart this server and must prove no call ran twice, so every call is
+    # recorded, as it arrives, in a file that outlives the process (DEV_NOTION_CALL_LOG names it).
+    path = os.environ.get("DEV_NOTION_CALL_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{time.time():.6f}\t{tool}\t{detail}\n")

@@ -37,6 +37,7 @@ class ErrorCode:
     SERVER_DISABLED = "server_disabled"
     NOT_CONNECTED = "not_connected"
     TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
     CANCELLED = "cancelled"
     SESSION_LOST = "session_lost"
     SERVER_ERROR = "server_error"

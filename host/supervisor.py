@@ -40,12 +40,15 @@ from host.transports import (
     HttpObservations,
     TransportUnsupported,
     describe_error,
+    is_connection_loss,
     open_connection,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CALL_TIMEOUT_S = 120.0
+#: The longest a server's retry_after_seconds may hold calls back; a bigger value is taken as this.
+RATE_LIMIT_CAP_S = 300.0
 #: Configuration fields whose change needs no new session.
 _NOT_ABOUT_REACHING = {"name", "enabled", "detected_transport", "always_allow"}
 LISTEN_ACK_TIMEOUT_S = 10.0
@@ -131,6 +134,8 @@ class Supervisor:
         self._connection: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._calls: dict[str, _InFlight] = {}
+        self._quiet_until = 0.0
+        """Monotonic time before which no call goes to the server: it said it was rate limited."""
         self._retry_now = asyncio.Event()
         self._tools_stale = asyncio.Event()
         self._lost_to_auth: BaseException | None = None
@@ -234,7 +239,9 @@ class Supervisor:
         self._calls[call_id] = entry
         try:
             with entry.scope:
+                await self._wait_out_rate_limit(name, timeout)
                 result = await connection.call_tool(name, arguments, timeout)
+                self._note_rate_limit(result)
                 return result.model_dump(mode="json", by_alias=True, exclude_none=True)
             if entry.failure is not None:
                 raise entry.failure
@@ -244,15 +251,41 @@ class Supervisor:
         except CallFailed:
             raise
         except Exception as exc:
-            if connection.lost.is_set():
+            if connection.lost.is_set() or is_connection_loss(exc):
+                # The call's own error names the cause; the connection's reason may only say it was torn down.
+                reason = describe_error(exc) if is_connection_loss(exc) else connection.lost_reason
                 raise CallFailed(
                     ErrorCode.SESSION_LOST,
-                    f"the session with {self.config.name} was lost during the call ({connection.lost_reason}); "
+                    f"the session with {self.config.name} was lost during the call ({reason}); "
                     "it was not retried",
                 ) from None
             raise CallFailed(ErrorCode.SERVER_ERROR, f"{self.config.name}: {describe_error(exc)}") from None
         finally:
             self._calls.pop(call_id, None)
+
+    async def _wait_out_rate_limit(self, name: str, timeout: float) -> None:
+        wait = self._quiet_until - time.monotonic()
+        if wait <= 0:
+            return
+        if wait > timeout:
+            raise CallFailed(
+                ErrorCode.RATE_LIMITED,
+                f"{self.config.name} is rate limiting; {name} was not sent (try again in {wait:.0f} s)",
+            )
+        # Sending sooner would only earn another refusal and may lengthen the server's penalty.
+        await anyio.sleep(wait)
+
+    def _note_rate_limit(self, result: types.CallToolResult) -> None:
+        """Notion answers a rate-limited call with a tool error carrying ``retry_after_seconds``."""
+        error = (result.structured_content or {}).get("error") if result.is_error else None
+        if not isinstance(error, dict) or error.get("code") != "rate_limited":
+            return
+        try:
+            retry_after = min(max(float(error.get("retry_after_seconds", 1)), 0.0), RATE_LIMIT_CAP_S)
+        except (TypeError, ValueError):
+            retry_after = 1.0
+        self._quiet_until = max(self._quiet_until, time.monotonic() + retry_after)
+        log.info("%s: rate limited for %.1f s", self.config.id, retry_after)
 
     def cancel_call(self, call_id: str) -> bool:
         entry = self._calls.get(call_id)

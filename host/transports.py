@@ -36,8 +36,15 @@ from host.protocol import ActiveTransport
 
 log = logging.getLogger(__name__)
 
-#: How long connecting (transport + handshake) may take before the attempt counts as failed.
-CONNECT_TIMEOUT_S = 30.0
+
+def connect_timeout_s() -> float:
+    """How long connecting (transport + handshake) may take before the attempt counts as failed.
+
+    NOTION_BRIDGE_CONNECT_TIMEOUT_S shortens it where waiting is costly (tests of a server that never answers).
+    """
+    return float(os.environ.get("NOTION_BRIDGE_CONNECT_TIMEOUT_S", "30"))
+
+
 #: SSE events larger than the SDK's default 1 MiB are legitimate here: tool results of many MiB.
 MAX_SSE_EVENT_BYTES = 256 * 1024 * 1024
 
@@ -285,7 +292,8 @@ async def open_connection(
     try:
         # The deadline covers the handshake only; it is lifted once connected. A plain fail_after around
         # __aenter__ would break anyio's rule that cancel scopes nest, as the client opens task groups.
-        with anyio.CancelScope(deadline=anyio.current_time() + CONNECT_TIMEOUT_S) as handshake_scope:
+        limit = connect_timeout_s()
+        with anyio.CancelScope(deadline=anyio.current_time() + limit) as handshake_scope:
             try:
                 async with client:
                     connected = True
@@ -314,7 +322,7 @@ async def open_connection(
                     cause = f"{cause}; the server said: {stderr_tail[-1]}"
                 raise ConnectFailed(cause) from exc
         if handshake_scope.cancelled_caught and not connected:
-            raise ConnectFailed(f"no answer to the MCP handshake within {CONNECT_TIMEOUT_S:.0f} s")
+            raise ConnectFailed(f"no answer to the MCP handshake within {limit:g} s")
     finally:
         if close_errlog is not None:
             close_errlog()
@@ -353,6 +361,18 @@ def leaf_errors(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
+def is_connection_loss(exc: BaseException) -> bool:
+    """Whether the error is the connection going away, not the server refusing the request."""
+    for leaf in leaf_errors(exc):
+        if isinstance(
+            leaf, httpx2.ReadError | httpx2.WriteError | httpx2.RemoteProtocolError | httpx2.ConnectError
+        ):
+            return True
+        if isinstance(leaf, MCPError) and leaf.message == "Connection closed":
+            return True
+    return False
+
+
 def describe_error(exc: BaseException) -> str:
     """One line that names the cause, for a person: no exception-group wrappers, no tracebacks."""
     leaves = [leaf for leaf in leaf_errors(exc) if not isinstance(leaf, anyio.get_cancelled_exc_class())] or [
@@ -365,9 +385,15 @@ def describe_error(exc: BaseException) -> str:
         return "timed out"
     if isinstance(first, httpx2.ConnectError):
         return f"cannot connect: {first}" if str(first) else "cannot connect"
+    if isinstance(first, httpx2.ReadError | httpx2.WriteError | httpx2.RemoteProtocolError):
+        detail = str(first).strip()
+        return f"the connection to the server broke ({type(first).__name__}{': ' + detail if detail else ''})"
     if isinstance(first, httpx2.HTTPStatusError):
         return f"HTTP {first.response.status_code} from {first.request.url}"
     if isinstance(first, MCPError):
+        if first.message == "Connection closed":
+            # The SDK's words when the stream ends under a pending request: the server went away.
+            return "the connection closed before the server answered"
         return (
             f"server error {first.code}: {first.message}" if first.message else f"server error {first.code}"
         )

@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-rows", type=int, default=1000, help="most rows read_query returns (default 1000)"
     )
     parser.add_argument(
+        "--query-log",
+        type=Path,
+        metavar="FILE",
+        help="append every statement a caller asks to run, as a JSON line, to FILE first (an audit trail)",
+    )
+    parser.add_argument(
         "--create-sample", action="store_true", help="create the sample database at --db if it does not exist"
     )
 
@@ -34,5 +40,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     from host.sqlite_server.server import build_server
 
-    build_server(db, allow_writes=args.allow_writes, max_rows=args.max_rows).run("stdio")
+    build_server(db, allow_writes=args.allow_writes, max_rows=args.max_rows, query_log=args.query_log).run(
+        "stdio"
+    )
     return 0

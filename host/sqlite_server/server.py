@@ -12,7 +12,9 @@ steps on it, and the person sees in the options page whether writes are on.
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,10 +95,12 @@ def _table_text(columns: list[str], rows: list[dict[str, Any]], truncated: bool)
 
 
 class SQLiteTools:
-    def __init__(self, db: Path, *, allow_writes: bool, max_rows: int) -> None:
+    def __init__(self, db: Path, *, allow_writes: bool, max_rows: int, query_log: Path | None = None) -> None:
         self.db = db
         self.allow_writes = allow_writes
         self.max_rows = max_rows
+        self.query_log = query_log
+        """Where every statement a caller asks to run is appended first: an audit trail of what was asked."""
 
     def _connect(self, *, read_only: bool) -> sqlite3.Connection:
         mode = "ro" if read_only or not self.allow_writes else "rw"
@@ -108,6 +112,9 @@ class SQLiteTools:
     def _run(
         self, sql: str, params: Params, *, read_only: bool, authorizer: Callable[[_Denied], Authorizer]
     ) -> sqlite3.Cursor:
+        if self.query_log is not None:
+            with self.query_log.open("a", encoding="utf-8") as log:
+                log.write(json.dumps({"time": time.time(), "sql": sql}) + "\n")
         connection = self._connect(read_only=read_only)
         denied = _Denied()
         connection.set_authorizer(authorizer(denied))
@@ -234,8 +241,10 @@ class SQLiteTools:
         )
 
 
-def build_server(db: Path, *, allow_writes: bool, max_rows: int = 1000) -> MCPServer:
-    tools = SQLiteTools(db, allow_writes=allow_writes, max_rows=max_rows)
+def build_server(
+    db: Path, *, allow_writes: bool, max_rows: int = 1000, query_log: Path | None = None
+) -> MCPServer:
+    tools = SQLiteTools(db, allow_writes=allow_writes, max_rows=max_rows, query_log=query_log)
     server = MCPServer(
         "sqlite",
         version="1.0",
