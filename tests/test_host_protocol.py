@@ -123,7 +123,9 @@ def test_bad_requests_are_answered_with_an_error_that_names_the_cause(host, requ
 def test_a_reply_to_an_id_holding_a_lone_surrogate_still_goes_out(host):
     # JSON.stringify in the extension may produce one; it cannot be UTF-8, so the reply escapes it.
     reply = host.request("ping", id="p\ud800")
-    assert reply["error"]["code"] == "invalid_arguments" and "id: holds an unpaired" in reply["error"]["message"]
+    assert (
+        reply["error"]["code"] == "invalid_arguments" and "id: holds an unpaired" in reply["error"]["message"]
+    )
     assert host.result("ping")["pong"] is True
 
 
