@@ -61,24 +61,32 @@ def through_host(base_url: str, turns: int) -> list[float]:
         return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--turns", type=int, default=30)
-    args = parser.parse_args()
+def run(turns: int = 30) -> dict:
+    """The figures, with the raw samples under "samples" for plotting."""
     with ScriptedLLM() as llm:
-        llm.plan = [{"pieces": ["hello", " there"]} for _ in range(args.turns * 3 + 5)]
-        direct_times = asyncio.run(direct(llm.base_url, args.turns))
-        host_times = through_host(llm.base_url, args.turns)
+        llm.plan = [{"pieces": ["hello", " there"]} for _ in range(turns * 3 + 5)]
+        direct_times = asyncio.run(direct(llm.base_url, turns))
+        host_times = through_host(llm.base_url, turns)
     direct_median, host_median = statistics.median(direct_times), statistics.median(host_times)
-    print(json.dumps({
+    return {
         "first_token_ms": {
             "direct_median": round(direct_median, 2),
             "host_median": round(host_median, 2),
             "overhead_median": round(host_median - direct_median, 2),
-            "turns": args.turns,
+            "turns": turns,
             "target_overhead_ms": 20,
-        }
-    }, indent=2))  # fmt: skip
+        },
+        "samples": {"direct_first_token_ms": direct_times, "host_first_token_ms": host_times},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--turns", type=int, default=30)
+    args = parser.parse_args()
+    report = run(args.turns)
+    del report["samples"]
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -144,15 +144,9 @@ def host_concurrent(host: HostProcess, per_worker: int) -> float:
     return CONCURRENCY * per_worker / (time.perf_counter() - started)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--spawns", type=int, default=20)
-    parser.add_argument("--per-worker", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-
-    first_frames = measure_first_frame(args.spawns)
+def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 3) -> dict:
+    """The figures, with the raw samples under "samples" for plotting."""
+    first_frames = measure_first_frame(spawns)
 
     server = ToyServer("http").start()
     direct_times: list[float] = []
@@ -165,11 +159,11 @@ def main() -> None:
             host = HostProcess(Path(home), heartbeat_s=15)
             host.wait_state("toy", "connected")
             # Alternate the two paths so that whatever else the machine does hits both alike.
-            for _ in range(args.rounds):
-                direct_times += asyncio.run(direct_sequential(server.url, args.calls))
-                host_times += host_sequential(Path(home), args.calls)
-                direct_rates.append(asyncio.run(direct_concurrent(server.url, args.per_worker)))
-                host_rates.append(host_concurrent(host, args.per_worker))
+            for _ in range(rounds):
+                direct_times += asyncio.run(direct_sequential(server.url, calls))
+                host_times += host_sequential(Path(home), calls)
+                direct_rates.append(asyncio.run(direct_concurrent(server.url, per_worker)))
+                host_rates.append(host_concurrent(host, per_worker))
             started = time.perf_counter()
             big = host.result("tool.call", server="toy", tool="big", arguments={"mib": 10}, timeout=60)
             big_s = time.perf_counter() - started
@@ -183,7 +177,7 @@ def main() -> None:
 
     direct_median = statistics.median(direct_times)
     host_median = statistics.median(host_times)
-    report = {
+    return {
         "first_frame_ms": {
             "median": round(statistics.median(first_frames), 1),
             "max": round(max(first_frames), 1),
@@ -203,12 +197,30 @@ def main() -> None:
             "direct": round(direct_rate, 1),
             "host": round(host_rate, 1),
             "ratio": round(host_rate / direct_rate, 3),
-            "rounds": args.rounds,
+            "rounds": rounds,
             "target_ratio": 0.90,
         },
         "ten_mib_result": {"seconds": round(big_s, 3), "target_s": 1.0, "host_peak_rss_mib": rss},
         "python": sys.version.split()[0],
+        "samples": {
+            "first_frame_ms": first_frames,
+            "direct_call_ms": direct_times,
+            "host_call_ms": host_times,
+            "direct_calls_per_s": direct_rates,
+            "host_calls_per_s": host_rates,
+        },
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--spawns", type=int, default=20)
+    parser.add_argument("--per-worker", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    report = run(args.calls, args.spawns, args.per_worker, args.rounds)
+    del report["samples"]
     print(json.dumps(report, indent=2))
 
 
