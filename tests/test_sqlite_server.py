@@ -94,6 +94,21 @@ CRAFTED = [
     "VACUUM INTO 'evil-copy.db'",
     "PRAGMA writable_schema = ON",
     "SELECT * FROM users; DROP TABLE users",
+    "UPDATE users SET name = 'evil'",
+    "REPLACE INTO teams(id, name) VALUES (1, 'evil')",
+    "INSERT INTO teams(name) SELECT name FROM teams",
+    "DELETE FROM tasks WHERE 1 = 1 RETURNING id",
+    "DROP TABLE users",
+    "CREATE TABLE evil(x)",
+    "CREATE TEMP TABLE evil AS SELECT * FROM users",
+    "CREATE TRIGGER evil AFTER INSERT ON teams BEGIN DELETE FROM users; END",
+    "ALTER TABLE users RENAME TO evil",
+    "CREATE INDEX evil ON users(name)",
+    "PRAGMA journal_mode = DELETE",
+    "PRAGMA user_version = 7",
+    "BEGIN IMMEDIATE",
+    "SELECT 1 /* ; */ ; DELETE FROM users",
+    "select 1;\n-- hidden\nDELETE FROM users",
 ]
 
 
