@@ -203,7 +203,6 @@ class DevAuthProvider:
         self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
     ) -> OAuthToken:
         if self.codes.pop(authorization_code.code, None) is None:
-            self.stats.invalid_grant += 1
             raise TokenError("invalid_grant", "authorization code already used")
         grant = _Grant(client.client_id or "", authorization_code.scopes, authorization_code.resource)
         return self._issue(grant)
@@ -246,16 +245,19 @@ class DevAuthProvider:
     ) -> RefreshToken | None:
         token = self.refresh_tokens.get(refresh_token)
         if token is None or token.client_id != client.client_id:
-            # The SDK's handler answers invalid_grant for this.
-            self._refused(refresh_token)
             return None
         return token
 
-    def _refused(self, refresh_token: str) -> None:
-        self.stats.refresh_rejections += 1
+    def note_token_answer(self, form: dict[str, str], status: int, body: bytes) -> None:
+        """Count what the token endpoint answered. Done on the wire, because the same lookups also serve
+        revocation, where an unknown token is no refusal at all."""
+        if status < 400 or b'"invalid_grant"' not in body:
+            return
         self.stats.invalid_grant += 1
-        if refresh_token in self.grants:
-            self.stats.stale_refreshes += 1
+        if form.get("grant_type") == "refresh_token":
+            self.stats.refresh_rejections += 1
+            if form.get("refresh_token", "") in self.grants:
+                self.stats.stale_refreshes += 1
 
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
@@ -263,7 +265,6 @@ class DevAuthProvider:
         used = refresh_token.token
         grant = self.grants.get(used)
         if grant is None or used not in grant.valid() or used not in self.refresh_tokens:
-            self._refused(used)
             raise TokenError("invalid_grant", "refresh token already used")
         if self.rotation == "strict":
             retired = grant.valid()

@@ -25,6 +25,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
@@ -290,7 +291,7 @@ def build_app(
     app.state.workspace = workspace
     app.state.provider = provider
     app.add_middleware(_PublicClientRevocation)
-    app.add_middleware(_HeldRefreshAnswers, hold=provider.hold)
+    app.add_middleware(_TokenEndpoint, provider=provider)
     return app
 
 
@@ -303,20 +304,21 @@ async def _read_body(receive: Any) -> bytes:
             return body
 
 
-class _HeldRefreshAnswers:
-    """The ``token-delay`` knob, at the HTTP level so that it means what it says to the client: its refresh
-    request is in flight and unanswered. See ``TokenEndpointHold`` for the two places it can be held."""
+class _TokenEndpoint:
+    """Wraps ``/token``: counts its refusals (``DevAuthProvider.note_token_answer``) and implements the
+    ``token-delay`` knob at the HTTP level, so that it means what it says to the client: its refresh request
+    is in flight and unanswered. See ``TokenEndpointHold`` for the two places it can be held."""
 
-    def __init__(self, app: Any, hold: Any) -> None:
+    def __init__(self, app: Any, provider: DevAuthProvider) -> None:
         self.app = app
-        self.hold = hold
+        self.provider = provider
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        hold = self.hold
-        if scope["type"] != "http" or scope["path"] != "/token" or hold.ms <= 0:
+        if scope["type"] != "http" or scope["path"] != "/token" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         delivered = False
 
         async def replay() -> Any:
@@ -326,11 +328,10 @@ class _HeldRefreshAnswers:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        if b"grant_type=refresh_token" not in body:
-            await self.app(scope, replay, send)
-            return
+        hold = self.provider.hold
         ms, when, release = hold.ms, hold.when, hold.release
-        if when == "before":
+        held = ms > 0 and form.get("grant_type") == "refresh_token"
+        if held and when == "before":
             hold.waiting_before += 1
             try:
                 gone = await _wait(release, ms, disconnect=receive)
@@ -338,19 +339,23 @@ class _HeldRefreshAnswers:
                 hold.waiting_before -= 1
             if gone:
                 return  # the client left before the server looked at its request: nothing was rotated
-            await self.app(scope, replay, send)
-            return
         answer: list[Any] = []
 
         async def keep(message: Any) -> None:
             answer.append(message)
 
-        await self.app(scope, replay, keep)  # rotated now; the client just does not know it yet
-        hold.holding_after += 1
-        try:
-            await _wait(release, ms)
-        finally:
-            hold.holding_after -= 1
+        await self.app(scope, replay, keep)
+        status = next((m["status"] for m in answer if m["type"] == "http.response.start"), 500)
+        self.provider.note_token_answer(
+            form, status, b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
+        )
+        if held and when == "after":
+            # Rotated now; the client just does not know it yet.
+            hold.holding_after += 1
+            try:
+                await _wait(release, ms)
+            finally:
+                hold.holding_after -= 1
         try:
             for message in answer:
                 await send(message)
