@@ -1,0 +1,131 @@
+"""The refresher and the auth flow in one process, against a stand-in for the token endpoint.
+
+Each test is a situation several hosts sharing one store, or a slow sign-in server, actually produce; the
+end-to-end versions under load are in test_token_safety.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from host.oauth import refresher as refresher_module
+from host.oauth.refresher import (
+    NeedsAuthorization,
+    TokenRefresher,
+)
+from host.token_store import Credentials, EncryptedFileBackend, TokenStore
+
+PROFILE, SERVER = "profile-a", "notion"
+
+
+def stored(n: int, *, age: float = 0.0, lifetime: float = 100.0) -> Credentials:
+    issued = time.time() - age
+    return Credentials(
+        access_token=f"at-{n}",
+        refresh_token=f"rt-{n}",
+        issued_at=issued,
+        expires_at=issued + lifetime,
+        token_endpoint="http://127.0.0.1:1/token",
+        client_info={"client_id": "c1"},
+    )
+
+
+class FakeTokenEndpoint:
+    """Answers refreshes like Notion: the newest and the previous refresh token work, others are refused."""
+
+    def __init__(self, valid: set[str], next_n: int = 100) -> None:
+        self.valid = valid
+        self.next_n = next_n
+        self.used: list[str] = []
+        self.gate: asyncio.Event | None = None
+        self.fail_with: Exception | None = None
+
+    async def __call__(self, _current: Credentials, refresh_token: str) -> dict[str, Any]:
+        self.used.append(refresh_token)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        if refresh_token not in self.valid:
+            raise refresher_module._InvalidGrant
+        n, self.next_n = self.next_n, self.next_n + 1
+        self.valid = {refresh_token, f"rt-{n}"}
+        return {"access_token": f"at-{n}", "refresh_token": f"rt-{n}", "expires_in": 100}
+
+
+@pytest.fixture
+def store(host_home: Path) -> TokenStore:
+    return TokenStore(EncryptedFileBackend(host_home / "data"))
+
+
+def make_refresher(store: TokenStore, endpoint: FakeTokenEndpoint) -> TokenRefresher:
+    refresher = TokenRefresher(store, PROFILE, SERVER)
+    refresher._exchange = endpoint  # type: ignore[method-assign]
+    return refresher
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 10))  # a hang bound, not a timing assumption
+
+
+def test_a_forced_refresh_adopts_another_hosts_token_only_while_it_is_fresh(store):
+    """Host A's call was refused with at-1; host B stored at-2 long ago and then died. Handing at-2 back as
+    "someone else refreshed" would retry with a token as dead as the first one."""
+    store.save(PROFILE, SERVER, stored(2, age=90))
+    endpoint = FakeTokenEndpoint({"rt-2"})
+    refresher = make_refresher(store, endpoint)
+    result = run(refresher.refresh(force=True, rejected_token="at-1"))
+    assert endpoint.used == ["rt-2"] and result.access_token == "at-100"
+
+    store.save(PROFILE, SERVER, stored(3))
+    endpoint.used.clear()
+    result = run(refresher.refresh(force=True, rejected_token="at-1"))
+    assert endpoint.used == [] and result.access_token == "at-3", "a fresh token from another host is used"
+
+
+def test_a_refused_refresh_token_means_signing_in_again(store):
+    store.save(PROFILE, SERVER, stored(2, age=90))
+    refresher = make_refresher(store, FakeTokenEndpoint(set()))
+    with pytest.raises(NeedsAuthorization, match="connect again"):
+        run(refresher.refresh(force=False))
+    assert store.load(PROFILE, SERVER) is None
+
+
+def test_a_token_refused_twice_is_refreshed_before_the_sign_in_is_given_up(store, host_home):
+    """Host A presents at-1 and is refused; host B had stored at-2, which A adopts; the server's clock ended
+    at-2 a moment early and refuses it too. A must refresh itself rather than wipe the store."""
+    from host.oauth.auth import BridgeAuth
+
+    store.save(PROFILE, SERVER, stored(2, age=10))
+    endpoint = FakeTokenEndpoint({"rt-2"})
+    refresher = make_refresher(store, endpoint)
+    refresher._cached, refresher._loaded = stored(1, age=10), True
+    auth = BridgeAuth(
+        server_url="http://127.0.0.1:1/mcp",
+        redirect_uri="https://example.chromiumapp.org/oauth/notion",
+        refresher=refresher,
+        browser_step=None,
+    )
+
+    async def scenario() -> list[str]:
+        request = httpx2.Request("POST", "http://127.0.0.1:1/mcp", content=b"{}")
+        flow = auth.async_auth_flow(request)
+        outgoing = await flow.__anext__()
+        presented = [outgoing.headers.get("authorization", "")]
+        for status in (401, 401, 200):
+            try:
+                outgoing = await flow.asend(httpx2.Response(status, request=outgoing))
+            except StopAsyncIteration:
+                break
+            presented.append(outgoing.headers.get("authorization", ""))
+        return presented
+
+    assert run(scenario()) == ["Bearer at-1", "Bearer at-2", "Bearer at-100"]
+    kept = store.load(PROFILE, SERVER)
+    assert kept is not None and kept.access_token == "at-100" and kept.refresh_token == "rt-100"
