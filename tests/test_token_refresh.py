@@ -17,6 +17,7 @@ import pytest
 from host.oauth import refresher as refresher_module
 from host.oauth.refresher import (
     NeedsAuthorization,
+    RefreshDeferred,
     TokenRefresher,
 )
 from host.token_store import Credentials, EncryptedFileBackend, TokenStore
@@ -95,6 +96,38 @@ def test_a_refused_refresh_token_means_signing_in_again(store):
     with pytest.raises(NeedsAuthorization, match="connect again"):
         run(refresher.refresh(force=False))
     assert store.load(PROFILE, SERVER) is None
+
+
+def test_an_unreachable_sign_in_server_fails_no_call_while_the_token_is_valid(store):
+    store.save(PROFILE, SERVER, stored(1, age=60))  # due (60 % of its life) but valid
+    endpoint = FakeTokenEndpoint({"rt-1"})
+    endpoint.fail_with = RefreshDeferred("could not reach the sign-in server")
+    refresher = make_refresher(store, endpoint)
+    assert run(refresher.fresh()).access_token == "at-1"
+
+    store.save(PROFILE, SERVER, stored(2, age=120))  # expired: nothing usable is left
+    run(refresher.load())
+    with pytest.raises(RefreshDeferred):
+        run(refresher.fresh())
+
+
+def test_calls_do_not_queue_behind_a_refresh_already_under_way(store):
+    store.save(PROFILE, SERVER, stored(1, age=60))
+    endpoint = FakeTokenEndpoint({"rt-1"})
+    endpoint.gate = asyncio.Event()
+    refresher = make_refresher(store, endpoint)
+
+    async def scenario() -> tuple[str | None, str | None]:
+        await refresher.load()
+        refreshing = asyncio.create_task(refresher.refresh(force=False))
+        while not endpoint.used:
+            await asyncio.sleep(0.01)
+        during = await refresher.fresh()  # must not wait for the gate
+        endpoint.gate.set()
+        after = await refreshing
+        return during.access_token if during else None, after.access_token if after else None
+
+    assert run(scenario()) == ("at-1", "at-100")
 
 
 def test_a_token_refused_twice_is_refreshed_before_the_sign_in_is_given_up(store, host_home):

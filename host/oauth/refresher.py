@@ -63,6 +63,12 @@ def refresh_due_at(credentials: Credentials) -> float | None:
     return max(sooner, issued + lifetime * REFRESH_NOT_BEFORE_SHARE)
 
 
+def expired(credentials: Credentials, now: float | None = None) -> bool:
+    return (
+        credentials.expires_at is not None and (time.time() if now is None else now) >= credentials.expires_at
+    )
+
+
 def credentials_from_token_response(
     token: dict[str, Any], previous: Credentials | None, now: float | None = None
 ) -> Credentials:
@@ -158,7 +164,17 @@ class TokenRefresher:
         credentials = self._cached if self._loaded else await self.load()
         if credentials is None or not self.due(credentials):
             return credentials
-        return await self.refresh(force=False)
+        # Refreshing is done ahead of expiry, so until expiry the token we have still works: calls need not
+        # queue behind a refresh already under way, nor fail because the sign-in server is slow or down.
+        if self._lock.locked() and not expired(credentials):
+            return credentials
+        try:
+            return await self.refresh(force=False)
+        except RefreshDeferred as exc:
+            if expired(credentials):
+                raise
+            log.info("%s: %s; the current token is still valid", self.server_id, exc)
+            return credentials
 
     async def refresh(self, *, force: bool, rejected_token: str | None = None) -> Credentials | None:
         """Refresh under both locks. ``force`` refreshes even when not due (the server rejected a token we
