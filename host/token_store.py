@@ -46,6 +46,9 @@ class Credentials(BaseModel):
 
     access_token: str | None = Field(default=None, repr=False)
     refresh_token: str | None = Field(default=None, repr=False)
+    previous_refresh_token: str | None = Field(default=None, repr=False)
+    """The refresh token that ``refresh_token`` was obtained with. Notion keeps it valid until its successor is
+    used, so it is the way back when the successor was retired behind our back (host.oauth.refresher)."""
     token_type: str = "Bearer"
     scope: str | None = None
     expires_at: float | None = None
@@ -64,7 +67,7 @@ class Credentials(BaseModel):
 
     def secrets(self) -> list[str]:
         """The values that must never appear in a frame or a log line."""
-        values = [self.access_token, self.refresh_token]
+        values = [self.access_token, self.refresh_token, self.previous_refresh_token]
         if self.client_info and isinstance(self.client_info.get("client_secret"), str):
             values.append(self.client_info["client_secret"])
         return [v for v in values if v]

@@ -19,17 +19,19 @@ from host.oauth.refresher import (
     NeedsAuthorization,
     RefreshDeferred,
     TokenRefresher,
+    credentials_from_token_response,
 )
 from host.token_store import Credentials, EncryptedFileBackend, TokenStore
 
 PROFILE, SERVER = "profile-a", "notion"
 
 
-def stored(n: int, *, age: float = 0.0, lifetime: float = 100.0) -> Credentials:
+def stored(n: int, *, age: float = 0.0, lifetime: float = 100.0, previous: int | None = None) -> Credentials:
     issued = time.time() - age
     return Credentials(
         access_token=f"at-{n}",
         refresh_token=f"rt-{n}",
+        previous_refresh_token=f"rt-{previous}" if previous is not None else None,
         issued_at=issued,
         expires_at=issued + lifetime,
         token_endpoint="http://127.0.0.1:1/token",
@@ -75,6 +77,18 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 10))  # a hang bound, not a timing assumption
 
 
+def test_a_refresh_remembers_the_refresh_token_it_was_made_with():
+    previous = stored(1)
+    fresh = credentials_from_token_response(
+        {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 60}, previous, refreshed_with="rt-1"
+    )
+    assert fresh.refresh_token == "rt-2" and fresh.previous_refresh_token == "rt-1"
+    signed_in = credentials_from_token_response({"access_token": "at-3", "refresh_token": "rt-3"}, fresh)
+    assert signed_in.previous_refresh_token is None, "a new sign-in starts a new grant"
+    not_rotated = credentials_from_token_response({"access_token": "at-4"}, fresh, refreshed_with="rt-2")
+    assert not_rotated.refresh_token == "rt-2" and not_rotated.previous_refresh_token is None
+
+
 def test_a_forced_refresh_adopts_another_hosts_token_only_while_it_is_fresh(store):
     """Host A's call was refused with at-1; host B stored at-2 long ago and then died. Handing at-2 back as
     "someone else refreshed" would retry with a token as dead as the first one."""
@@ -90,8 +104,19 @@ def test_a_forced_refresh_adopts_another_hosts_token_only_while_it_is_fresh(stor
     assert endpoint.used == [] and result.access_token == "at-3", "a fresh token from another host is used"
 
 
-def test_a_refused_refresh_token_means_signing_in_again(store):
-    store.save(PROFILE, SERVER, stored(2, age=90))
+def test_a_retired_newest_refresh_token_falls_back_to_the_previous_one(store):
+    """A late duplicate of an old refresh request retired our newest token; the one before it still works."""
+    store.save(PROFILE, SERVER, stored(2, age=90, previous=1))
+    endpoint = FakeTokenEndpoint({"rt-1", "rt-9"})
+    refresher = make_refresher(store, endpoint)
+    result = run(refresher.refresh(force=False))
+    assert endpoint.used == ["rt-2", "rt-1"]
+    assert result.refresh_token == "rt-100" and result.previous_refresh_token == "rt-1"
+    assert store.load(PROFILE, SERVER) == result
+
+
+def test_both_refresh_tokens_refused_means_signing_in_again(store):
+    store.save(PROFILE, SERVER, stored(2, age=90, previous=1))
     refresher = make_refresher(store, FakeTokenEndpoint(set()))
     with pytest.raises(NeedsAuthorization, match="connect again"):
         run(refresher.refresh(force=False))
@@ -135,8 +160,8 @@ def test_a_token_refused_twice_is_refreshed_before_the_sign_in_is_given_up(store
     at-2 a moment early and refuses it too. A must refresh itself rather than wipe the store."""
     from host.oauth.auth import BridgeAuth
 
-    store.save(PROFILE, SERVER, stored(2, age=10))
-    endpoint = FakeTokenEndpoint({"rt-2"})
+    store.save(PROFILE, SERVER, stored(2, age=10, previous=1))
+    endpoint = FakeTokenEndpoint({"rt-1", "rt-2"})
     refresher = make_refresher(store, endpoint)
     refresher._cached, refresher._loaded = stored(1, age=10), True
     auth = BridgeAuth(

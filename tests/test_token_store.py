@@ -13,6 +13,7 @@ def creds(n: int = 1) -> Credentials:
     return Credentials(
         access_token=f"at-secret-{n}",
         refresh_token=f"rt-secret-{n}",
+        previous_refresh_token=f"prev-rt-secret-{n}",
         expires_at=1000.0 + n,
     )
 
@@ -52,7 +53,7 @@ def test_a_new_store_on_the_same_folder_reads_what_the_old_one_wrote(tmp_path):
 def test_repr_never_shows_secrets():
     text = repr(creds()) + str(creds())
     assert "secret" not in text
-    assert set(creds().secrets()) == {"at-secret-1", "rt-secret-1"}
+    assert set(creds().secrets()) == {"at-secret-1", "rt-secret-1", "prev-rt-secret-1"}
 
 
 # --- several host processes on one store ------------------------------------------------------------------

@@ -220,7 +220,14 @@ class BridgeAuth(httpx2.Auth):
         """invalid_client: the server forgot us. Drop the registration and tokens so the flow registers again."""
         current = self._refresher.cached() or Credentials()
         await self._refresher.save(
-            current.model_copy(update={"client_info": None, "access_token": None, "refresh_token": None})
+            current.model_copy(
+                update={
+                    "client_info": None,
+                    "access_token": None,
+                    "refresh_token": None,
+                    "previous_refresh_token": None,
+                }
+            )
         )
 
     async def _note_token_response(self, request: httpx2.Request, response: httpx2.Response) -> None:

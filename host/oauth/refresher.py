@@ -12,6 +12,11 @@ means for us:
   token in the store. The server still accepts it (it is the "previous" one), so the next host refreshes
   with it and nothing is lost. Writing before asking is impossible (the new token is in the answer), and
   the store's writes are atomic, so the store holds either the old pair or the new one, never half.
+- The refresh token a new one was obtained with is kept as ``previous_refresh_token``. If the newest one
+  is refused (a duplicate of an old refresh request reached the server late and retired it), one retry
+  with the previous token gets a new pair instead of sending the person through sign-in again. This is
+  the retry Notion's own client guide describes. A server with single-use refresh tokens refuses that
+  too, and then the person is asked to connect again, which is all that is left to do.
 
 The refresh request itself goes through authlib; the SDK's own refresh path is kept out of the way because
 it forgets the token's expiry across restarts (python-sdk 1318 / 3250).
@@ -70,15 +75,22 @@ def expired(credentials: Credentials, now: float | None = None) -> bool:
 
 
 def credentials_from_token_response(
-    token: dict[str, Any], previous: Credentials | None, now: float | None = None
+    token: dict[str, Any],
+    previous: Credentials | None,
+    now: float | None = None,
+    *,
+    refreshed_with: str | None = None,
 ) -> Credentials:
+    """``refreshed_with``: the refresh token this answer was obtained with (None for a sign-in)."""
     now = time.time() if now is None else now
     expires_in = token.get("expires_in")
     base = previous.model_dump() if previous else {}
+    # A server that does not rotate omits refresh_token: keep the one we have.
+    refresh_token = token.get("refresh_token") or (previous.refresh_token if previous else None)
     base.update(
         access_token=token["access_token"],
-        # A server that does not rotate omits refresh_token: keep the one we have.
-        refresh_token=token.get("refresh_token") or (previous.refresh_token if previous else None),
+        refresh_token=refresh_token,
+        previous_refresh_token=refreshed_with if refreshed_with != refresh_token else None,
         token_type=str(token.get("token_type") or "Bearer").title(),
         scope=token.get("scope") or (previous.scope if previous else None),
         issued_at=now,
@@ -204,7 +216,9 @@ class TokenRefresher:
         async with self._lock, self._file_lock:
             current = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
             if current is not None and current.access_token == refused_access_token:
-                current = current.model_copy(update={"access_token": None, "refresh_token": None})
+                current = current.model_copy(
+                    update={"access_token": None, "refresh_token": None, "previous_refresh_token": None}
+                )
                 await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, current)
             self._cached = current
 
@@ -212,11 +226,19 @@ class TokenRefresher:
         client_info = current.client_info or {}
         if not current.token_endpoint or not client_info.get("client_id") or not current.refresh_token:
             raise NeedsAuthorization("the stored sign-in is incomplete; connect again")
+        used = current.refresh_token
         try:
-            token = await self._exchange(current, current.refresh_token)
+            token = await self._exchange(current, used)
         except _InvalidGrant:
-            await self._forget_refused()
-        return credentials_from_token_response(token, current)
+            if not current.previous_refresh_token:
+                await self._forget_refused()
+            log.info("%s: the newest refresh token was refused; trying the one before it", self.server_id)
+            used = current.previous_refresh_token
+            try:
+                token = await self._exchange(current, used)
+            except _InvalidGrant:
+                await self._forget_refused()
+        return credentials_from_token_response(token, current, refreshed_with=used)
 
     async def _forget_refused(self) -> NoReturn:
         await asyncio.to_thread(self.store.forget, self.profile_id, self.server_id)
