@@ -135,7 +135,7 @@ class DevAuthProvider:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     """Every refresh token that works right now."""
     grants: dict[str, _Grant] = field(default_factory=dict)
-    """Refresh token (valid or rotated out) → its grant."""
+    """Refresh token (valid or rotated out) → its grant, while the grant lasts."""
     hold: TokenEndpointHold = field(default_factory=TokenEndpointHold)
     pending: dict[str, _Pending] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)
@@ -292,16 +292,23 @@ class DevAuthProvider:
 
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         self.access_tokens.pop(token.token, None)
-        grant = self.grants.get(token.token)
-        for value in grant.valid() if grant is not None else [token.token]:
-            self.refresh_tokens.pop(value, None)
+        self.refresh_tokens.pop(token.token, None)
+        if (grant := self.grants.get(token.token)) is not None:
+            self._end_grant(grant)
         self.stats.revocations += 1
+
+    def _end_grant(self, grant: _Grant) -> None:
+        # Its tokens become unknown rather than rotated out: refusing them afterwards is no stale refresh.
+        for value in [t for t, g in self.grants.items() if g is grant]:
+            self.grants.pop(value)
+            self.refresh_tokens.pop(value, None)
 
     # --- knobs ----------------------------------------------------------------------------------------
 
     def revoke_everything(self) -> None:
         self.access_tokens.clear()
         self.refresh_tokens.clear()
+        self.grants.clear()
 
     def forget_clients(self) -> None:
         self.clients.clear()

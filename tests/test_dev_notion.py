@@ -254,3 +254,22 @@ def test_revocation_and_revoke_all_stop_tokens(secured):
     assert httpx.post(secured.mcp_url, json=ping, headers=headers).status_code != 401
     secured.admin("revoke-all")
     assert httpx.post(secured.mcp_url, json=ping, headers=headers).status_code == 401
+
+
+def test_a_revoked_grant_refuses_its_tokens_without_calling_them_stale(secured):
+    client, token = _tokens(secured)
+    refresh = _refresher(secured, client)
+    newer = refresh(token["refresh_token"]).json()
+    revoked = httpx.post(
+        f"{secured.url}/revoke",
+        data={
+            "token": newer["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": client["client_id"],
+        },
+    )
+    assert revoked.status_code == 200
+    assert refresh(token["refresh_token"]).json()["error"] == "invalid_grant", "the whole grant ends"
+    assert refresh(newer["refresh_token"]).json()["error"] == "invalid_grant"
+    stats = secured.admin("stats")["oauth"]
+    assert stats["refresh_rejections"] == 2 and stats["stale_refreshes"] == 0
