@@ -1,12 +1,23 @@
 """The authorization server of the Notion-compatible server, built on the SDK's provider interface.
 
 Shaped like Notion's: dynamic registration of public clients, PKCE S256 (enforced by the SDK's handlers),
-``resource`` accepted, rotating refresh tokens (a refresh token works once; of concurrent refreshes only the
-first wins), revocation, and a token response that names the workspace. The consent page has Allow and Deny.
+``resource`` accepted, rotating refresh tokens, revocation, and a token response that names the workspace.
+The consent page has Allow and Deny.
+
+Refresh-token rotation follows Notion's server exactly, because a client's crash safety depends on it.
+Notion's hosted MCP server runs on Cloudflare's workers-oauth-provider (Notion's own MCP client guide says
+so), and that library rotates like this: a grant holds at most two valid refresh tokens, the newest one
+and the one last used. Refreshing with either of them issues a new one and invalidates the *other*; the
+token just used stays valid until its successor is used. So a client that loses the answer to a refresh
+(killed, timed out, crashed before storing) can retry with the token it still has, while a client that
+keeps refreshing from a token older than the last two, or two clients refreshing from the same token
+without coordinating, end in ``invalid_grant``. ``rotation="strict"`` (single-use refresh tokens, as
+OAuth 2.1 words it for public clients) is kept to show what that grace buys.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import secrets
@@ -43,10 +54,65 @@ class Stats:
     token_issues: int = 0
     refreshes: int = 0
     refresh_rejections: int = 0
+    """Refresh requests answered ``invalid_grant``, for whatever reason."""
+    stale_refreshes: int = 0
+    """Of those, refresh tokens this server once issued but had rotated out: the mark of a client that lost
+    track of its newest token, or of two clients refreshing without coordinating."""
+    previous_token_refreshes: int = 0
+    """Refreshes that used the grant's previous (not newest) token and succeeded: a client retrying after it
+    lost a refresh answer. Normal operation never does this."""
+    invalid_grant: int = 0
+    """Every ``invalid_grant`` this server answered: refresh tokens and authorization codes."""
     revocations: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+
+@dataclass
+class _Grant:
+    """One consent's refresh-token state: at most two tokens work at a time (see the module docstring)."""
+
+    client_id: str
+    scopes: list[str]
+    resource: str | None
+    current: str = ""
+    previous: str | None = None
+
+    def valid(self) -> list[str]:
+        return [t for t in (self.current, self.previous) if t]
+
+
+@dataclass
+class TokenEndpointHold:
+    """The ``token-delay`` knob: refresh answers are held so a test can kill a client mid-refresh.
+
+    ``when="before"``: the request waits before the server looks at it, and is dropped unprocessed if the
+    client goes away meanwhile. ``when="after"``: the server rotates at once and holds the answer, so a client
+    killed now never learns its new refresh token although the server has already moved on.
+    """
+
+    ms: int = 0
+    when: str = "before"
+    waiting_before: int = 0
+    holding_after: int = 0
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set(self, ms: int, when: str) -> None:
+        if when not in ("before", "after"):
+            raise ValueError("when must be 'before' or 'after'")
+        # Changing the knob lets every held request go: a test sets ms=0 once its client is dead.
+        self.release.set()
+        self.release = asyncio.Event()
+        self.ms, self.when = ms, when
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ms": self.ms,
+            "when": self.when,
+            "waiting_before": self.waiting_before,
+            "holding_after": self.holding_after,
+        }
 
 
 @dataclass
@@ -62,10 +128,16 @@ class DevAuthProvider:
     workspace_id: str
     token_lifetime_s: int = 3600
     auto_approve: bool = False
+    rotation: str = "notion"
+    """``notion``: the newest and the last-used refresh token both work; ``strict``: each works once."""
     clients: dict[str, OAuthClientInformationFull] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    """Every refresh token that works right now."""
+    grants: dict[str, _Grant] = field(default_factory=dict)
+    """Refresh token (valid or rotated out) → its grant, while the grant lasts."""
+    hold: TokenEndpointHold = field(default_factory=TokenEndpointHold)
     pending: dict[str, _Pending] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)
     issued: list[str] = field(default_factory=list)
@@ -133,23 +205,30 @@ class DevAuthProvider:
     ) -> OAuthToken:
         if self.codes.pop(authorization_code.code, None) is None:
             raise TokenError("invalid_grant", "authorization code already used")
-        return self._issue(client.client_id or "", authorization_code.scopes, authorization_code.resource)
+        grant = _Grant(client.client_id or "", authorization_code.scopes, authorization_code.resource)
+        return self._issue(grant)
 
     # --- tokens ---------------------------------------------------------------------------------------
 
-    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> NotionTokenResponse:
+    def _issue(self, grant: _Grant) -> NotionTokenResponse:
+        scopes = grant.scopes
         access = AccessToken(
             token=f"ntn_at_{secrets.token_urlsafe(24)}",
-            client_id=client_id,
+            client_id=grant.client_id,
             scopes=scopes,
             expires_at=int(time.time() + self.token_lifetime_s),
-            resource=resource,
+            resource=grant.resource,
         )
         refresh = RefreshToken(
-            token=f"ntn_rt_{secrets.token_urlsafe(24)}", client_id=client_id, scopes=scopes, resource=resource
+            token=f"ntn_rt_{secrets.token_urlsafe(24)}",
+            client_id=grant.client_id,
+            scopes=scopes,
+            resource=grant.resource,
         )
         self.access_tokens[access.token] = access
         self.refresh_tokens[refresh.token] = refresh
+        self.grants[refresh.token] = grant
+        grant.current = refresh.token
         self.issued += [access.token, refresh.token]
         _append_to_issued_log(access.token, refresh.token)
         self.stats.token_issues += 1
@@ -168,19 +247,42 @@ class DevAuthProvider:
     ) -> RefreshToken | None:
         token = self.refresh_tokens.get(refresh_token)
         if token is None or token.client_id != client.client_id:
-            self.stats.refresh_rejections += 1
             return None
         return token
+
+    def note_token_answer(self, form: dict[str, str], status: int, body: bytes) -> None:
+        """Count what the token endpoint answered. Done on the wire, because the same lookups also serve
+        revocation, where an unknown token is no refusal at all."""
+        if status < 400 or b'"invalid_grant"' not in body:
+            return
+        self.stats.invalid_grant += 1
+        if form.get("grant_type") == "refresh_token":
+            self.stats.refresh_rejections += 1
+            if form.get("refresh_token", "") in self.grants:
+                self.stats.stale_refreshes += 1
 
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
     ) -> OAuthToken:
-        # Rotation: the first use consumes the token, so a concurrent second use finds it gone.
-        if self.refresh_tokens.pop(refresh_token.token, None) is None:
-            self.stats.refresh_rejections += 1
+        used = refresh_token.token
+        grant = self.grants.get(used)
+        if grant is None or used not in grant.valid() or used not in self.refresh_tokens:
             raise TokenError("invalid_grant", "refresh token already used")
+        if self.rotation == "strict":
+            retired = grant.valid()
+            grant.previous = None
+        else:
+            # Keep the token just used, retire the other one (see the module docstring for why).
+            if used == grant.previous:
+                self.stats.previous_token_refreshes += 1
+            retired = [t for t in grant.valid() if t != used]
+            grant.previous = used
+        for token in retired:
+            self.refresh_tokens.pop(token, None)
         self.stats.refreshes += 1
-        return self._issue(client.client_id or "", scopes or refresh_token.scopes, refresh_token.resource)
+        if scopes:
+            grant.scopes = scopes
+        return self._issue(grant)
 
     async def load_access_token(self, token: str) -> AccessToken | None:
         access = self.access_tokens.get(token)
@@ -193,13 +295,22 @@ class DevAuthProvider:
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         self.access_tokens.pop(token.token, None)
         self.refresh_tokens.pop(token.token, None)
+        if (grant := self.grants.get(token.token)) is not None:
+            self._end_grant(grant)
         self.stats.revocations += 1
+
+    def _end_grant(self, grant: _Grant) -> None:
+        # Its tokens become unknown rather than rotated out: refusing them afterwards is no stale refresh.
+        for value in [t for t, g in self.grants.items() if g is grant]:
+            self.grants.pop(value)
+            self.refresh_tokens.pop(value, None)
 
     # --- knobs ----------------------------------------------------------------------------------------
 
     def revoke_everything(self) -> None:
         self.access_tokens.clear()
         self.refresh_tokens.clear()
+        self.grants.clear()
 
     def forget_clients(self) -> None:
         self.clients.clear()

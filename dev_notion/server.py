@@ -11,6 +11,8 @@ the authorization server, the consent page, and ``/_admin/`` knobs for tests:
     POST /_admin/rate-limit       {"calls": 3, "retry_after_seconds": 1}   the next N calls are rate-limited
     POST /_admin/large-page       {"mib": 10}             adds a page of that size; answers its id
     POST /_admin/auto-approve     {"on": true}            /authorize approves without the consent page
+    POST /_admin/token-delay      {"ms": 30000, "when": "before"|"after"}   hold refresh answers (ms 0 releases)
+    POST /_admin/refresh-rotation {"mode": "notion"|"strict"}   how refresh tokens rotate (see dev_notion.oauth)
     GET  /_admin/stats                                    counters: OAuth events and calls per tool
     GET  /_admin/pages?title=…                            pages whose title contains the text
     GET  /_admin/issued-tokens                            every token value issued (to scan for leaks)
@@ -25,6 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
@@ -233,6 +236,7 @@ def build_app(
                 {
                     "oauth": provider.stats.as_dict(),
                     "tokens": provider.token_counts(),
+                    "token_endpoint": provider.hold.as_dict(),
                     "calls": dict(knobs.calls),
                 }
             )
@@ -264,6 +268,12 @@ def build_app(
             return JSONResponse({"id": page.id})
         elif name == "auto-approve":
             provider.auto_approve = bool(body.get("on", True))
+        elif name == "token-delay":
+            provider.hold.set(int(body.get("ms", 0)), str(body.get("when", "before")))
+        elif name == "refresh-rotation":
+            if body.get("mode") not in ("notion", "strict"):
+                return JSONResponse({"error": "mode must be 'notion' or 'strict'"}, status_code=400)
+            provider.rotation = body["mode"]
         else:
             return JSONResponse({"error": f"unknown knob {name!r}"}, status_code=404)
         return JSONResponse({"ok": True})
@@ -284,7 +294,89 @@ def build_app(
     app.state.workspace = workspace
     app.state.provider = provider
     app.add_middleware(_PublicClientRevocation)
+    app.add_middleware(_TokenEndpoint, provider=provider)
     return app
+
+
+async def _read_body(receive: Any) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+class _TokenEndpoint:
+    """Wraps ``/token``: counts its refusals (``DevAuthProvider.note_token_answer``) and implements the
+    ``token-delay`` knob at the HTTP level, so that it means what it says to the client: its refresh request
+    is in flight and unanswered. See ``TokenEndpointHold`` for the two places it can be held."""
+
+    def __init__(self, app: Any, provider: DevAuthProvider) -> None:
+        self.app = app
+        self.provider = provider
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/token" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        delivered = False
+
+        async def replay() -> Any:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        hold = self.provider.hold
+        ms, when, release = hold.ms, hold.when, hold.release
+        held = ms > 0 and form.get("grant_type") == "refresh_token"
+        if held and when == "before":
+            hold.waiting_before += 1
+            try:
+                gone = await _wait(release, ms, disconnect=receive)
+            finally:
+                hold.waiting_before -= 1
+            if gone:
+                return  # the client left before the server looked at its request: nothing was rotated
+        answer: list[Any] = []
+
+        async def keep(message: Any) -> None:
+            answer.append(message)
+
+        await self.app(scope, replay, keep)
+        status = next((m["status"] for m in answer if m["type"] == "http.response.start"), 500)
+        self.provider.note_token_answer(
+            form, status, b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
+        )
+        if held and when == "after":
+            # Rotated now; the client just does not know it yet.
+            hold.holding_after += 1
+            try:
+                await _wait(release, ms)
+            finally:
+                hold.holding_after -= 1
+        try:
+            for message in answer:
+                await send(message)
+        except Exception:
+            pass  # the client is gone, which is what the knob is for
+
+
+async def _wait(release: asyncio.Event, ms: int, disconnect: Any = None) -> bool:
+    """Wait until released or ``ms`` pass; True when the client disconnected first."""
+    waits = {asyncio.ensure_future(release.wait())}
+    gone = None
+    if disconnect is not None:
+        gone = asyncio.ensure_future(disconnect())
+        waits.add(gone)
+    done, pending = await asyncio.wait(waits, timeout=ms / 1000, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return gone is not None and gone in done and gone.result().get("type") == "http.disconnect"
 
 
 class _PublicClientRevocation:
@@ -298,12 +390,7 @@ class _PublicClientRevocation:
         if scope["type"] != "http" or scope["path"] != "/revoke" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await _read_body(receive)
         if b"client_secret=" not in body:
             body += b"&client_secret="
         delivered = False

@@ -21,3 +21,16 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make the rename itself durable: without this a power cut soon after can bring the old file back, and
+    for tokens the old file may hold a refresh token the server has since retired."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows: directories cannot be opened for fsync, and NTFS journals the rename
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

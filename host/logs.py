@@ -24,6 +24,7 @@ def setup_logging() -> None:
     stderr_handler.setFormatter(logging.Formatter(_FORMAT))
     stderr_handler.setLevel(logging.WARNING)
     root.addHandler(stderr_handler)
-    # The HTTP libraries log every request at INFO; that is noise in a host that makes many.
-    for noisy in ("httpx", "httpx2", "httpcore", "mcp", "uvicorn"):
+    # The HTTP libraries log every request at INFO, and at DEBUG every byte of it, and filelock every
+    # acquire; that is noise in a host that makes many requests and takes a lock for each token read.
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "mcp", "uvicorn", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -6,6 +6,11 @@ error messages (``Credentials`` hides them from ``repr``).
 
 The file fallback is AES-GCM with its key in a separate 0600 file. That protects against a copied data file
 but not against someone who can read the user's files, which is why the host says so in its status.
+
+Every host process on the machine (one per browser profile, more during a reconnect) shares that file and
+rewrites all of it on each change, so each read-modify-write holds a lock on a file beside it: without one,
+two hosts saving different entries at once each write back what they read, and one entry silently goes
+back to its old value or disappears.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +46,9 @@ class Credentials(BaseModel):
 
     access_token: str | None = Field(default=None, repr=False)
     refresh_token: str | None = Field(default=None, repr=False)
+    previous_refresh_token: str | None = Field(default=None, repr=False)
+    """The refresh token that ``refresh_token`` was obtained with. Notion keeps it valid until its successor is
+    used, so it is the way back when the successor was retired behind our back (host.oauth.refresher)."""
     token_type: str = "Bearer"
     scope: str | None = None
     expires_at: float | None = None
@@ -58,7 +67,7 @@ class Credentials(BaseModel):
 
     def secrets(self) -> list[str]:
         """The values that must never appear in a frame or a log line."""
-        values = [self.access_token, self.refresh_token]
+        values = [self.access_token, self.refresh_token, self.previous_refresh_token]
         if self.client_info and isinstance(self.client_info.get("client_secret"), str):
             values.append(self.client_info["client_secret"])
         return [v for v in values if v]
@@ -102,16 +111,29 @@ class EncryptedFileBackend:
     file_only = True
 
     def __init__(self, folder: Path | None = None) -> None:
+        from filelock import FileLock
+
         self._folder = folder or paths.data_dir()
         self._data = self._folder / "tokens.enc"
         self._keyfile = self._folder / "tokens.key"
         self._lock = threading.Lock()
+        # Readers take it too: they then never see a key file without its data, and on Windows a file
+        # another process holds open cannot be replaced.
+        self._file_lock = FileLock(str(self._folder / "tokens.lock"), mode=0o600)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._lock, self._file_lock:
+            yield
 
     def _key(self) -> bytes:
         if self._keyfile.exists():
             return base64.b64decode(self._keyfile.read_bytes())
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        # Only ever made under the file lock: two processes each making their own key would leave the
+        # data sealed with a key that no longer exists.
         key = AESGCM.generate_key(bit_length=256)
         write_atomic(self._keyfile, base64.b64encode(key))
         return key
@@ -136,17 +158,17 @@ class EncryptedFileBackend:
         write_atomic(self._data, nonce + sealed)
 
     def get(self, key: str) -> str | None:
-        with self._lock:
+        with self._locked():
             return self._load().get(key)
 
     def set(self, key: str, value: str) -> None:
-        with self._lock:
+        with self._locked():
             entries = self._load()
             entries[key] = value
             self._store(entries)
 
     def delete(self, key: str) -> None:
-        with self._lock:
+        with self._locked():
             entries = self._load()
             if entries.pop(key, None) is not None:
                 self._store(entries)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import anyio
 import httpx
@@ -148,12 +150,10 @@ def test_token_response_names_the_workspace(secured):
     assert token["workspace_name"] == "Acme Corp" and token["expires_in"] == 3600 and token["refresh_token"]
 
 
-def test_a_refresh_token_works_once_and_of_two_concurrent_refreshes_one_wins(secured):
-    client, token = _tokens(secured)
-
+def _refresher(server: DevNotionProcess, client: dict):
     def refresh(refresh_token: str) -> httpx.Response:
         return httpx.post(
-            f"{secured.url}/token",
+            f"{server.url}/token",
             data={
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_token,
@@ -161,21 +161,87 @@ def test_a_refresh_token_works_once_and_of_two_concurrent_refreshes_one_wins(sec
             },
         )
 
+    return refresh
+
+
+def test_refresh_tokens_rotate_like_notions_the_last_used_one_stays_valid(secured):
+    """Notion (workers-oauth-provider): the newest and the last-used refresh token work; using one retires
+    the other. A client that lost an answer can retry with the token it has; anything older is refused."""
+    client, token = _tokens(secured)
+    refresh = _refresher(secured, client)
     first = refresh(token["refresh_token"])
     assert first.status_code == 200
+    # The answer was "lost": the same token works again, and the unseen successor is retired.
+    again = refresh(token["refresh_token"])
+    assert again.status_code == 200
+    assert refresh(first.json()["refresh_token"]).json()["error"] == "invalid_grant"
+    # Moving on to the newest token retires the one before it.
+    newest = refresh(again.json()["refresh_token"])
+    assert newest.status_code == 200
     assert refresh(token["refresh_token"]).json()["error"] == "invalid_grant"
+    stats = secured.admin("stats")["oauth"]
+    assert stats["refreshes"] == 3 and stats["previous_token_refreshes"] == 1
+    assert stats["stale_refreshes"] == 2 and stats["invalid_grant"] == 2 and stats["refresh_rejections"] == 2
+
+
+def test_two_uncoordinated_refreshes_leave_one_of_them_holding_a_dead_token(secured):
+    client, token = _tokens(secured)
+    refresh = _refresher(secured, client)
 
     async def both():
         async with httpx.AsyncClient() as http:
-            data = {
-                "grant_type": "refresh_token",
-                "refresh_token": first.json()["refresh_token"],
-                "client_id": client["client_id"],
-            }
+            data = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+                    "client_id": client["client_id"]}  # fmt: skip
             return await asyncio.gather(*(http.post(f"{secured.url}/token", data=data) for _ in range(2)))
 
-    statuses = sorted(r.status_code for r in asyncio.run(both()))
-    assert statuses == [200, 400]
+    answers = asyncio.run(both())
+    assert [a.status_code for a in answers] == [200, 200]
+    later = sorted(refresh(a.json()["refresh_token"]).status_code for a in answers)
+    assert later == [200, 400], "only the newest successor survives; the other client would get invalid_grant"
+
+
+def test_strict_rotation_makes_every_refresh_token_single_use(secured):
+    client, token = _tokens(secured)
+    refresh = _refresher(secured, client)
+    secured.admin("refresh-rotation", mode="strict")
+    assert refresh(token["refresh_token"]).status_code == 200
+    assert refresh(token["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_token_delay_holds_refresh_answers_before_or_after_rotating(secured):
+    client, token = _tokens(secured)
+    refresh = _refresher(secured, client)
+
+    def held(when: str) -> int:
+        return secured.admin("stats")["token_endpoint"][
+            "waiting_before" if when == "before" else "holding_after"
+        ]
+
+    def wait_held(when: str, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while held(when) != count:
+            assert time.monotonic() < deadline, f"held {when}: {held(when)}, expected {count}"
+            time.sleep(0.02)
+
+    # Before: a client that gives up while held leaves nothing rotated.
+    secured.admin("token-delay", ms=30_000, when="before")
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{secured.url}/token", timeout=0.5,
+                   data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+                         "client_id": client["client_id"]})  # fmt: skip
+    wait_held("before", 0)
+    assert secured.admin("stats")["oauth"]["refreshes"] == 0
+
+    # After: the server rotates, then holds the answer until released.
+    secured.admin("token-delay", ms=30_000, when="after")
+    box: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: box.append(refresh(token["refresh_token"])))
+    thread.start()
+    wait_held("after", 1)
+    assert secured.admin("stats")["oauth"]["refreshes"] == 1 and not box
+    secured.admin("token-delay", ms=0)
+    thread.join(10)
+    assert box and box[0].status_code == 200 and held("after") == 0
 
 
 def test_revocation_and_revoke_all_stop_tokens(secured):
@@ -188,3 +254,22 @@ def test_revocation_and_revoke_all_stop_tokens(secured):
     assert httpx.post(secured.mcp_url, json=ping, headers=headers).status_code != 401
     secured.admin("revoke-all")
     assert httpx.post(secured.mcp_url, json=ping, headers=headers).status_code == 401
+
+
+def test_a_revoked_grant_refuses_its_tokens_without_calling_them_stale(secured):
+    client, token = _tokens(secured)
+    refresh = _refresher(secured, client)
+    newer = refresh(token["refresh_token"]).json()
+    revoked = httpx.post(
+        f"{secured.url}/revoke",
+        data={
+            "token": newer["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": client["client_id"],
+        },
+    )
+    assert revoked.status_code == 200
+    assert refresh(token["refresh_token"]).json()["error"] == "invalid_grant", "the whole grant ends"
+    assert refresh(newer["refresh_token"]).json()["error"] == "invalid_grant"
+    stats = secured.admin("stats")["oauth"]
+    assert stats["refresh_rejections"] == 2 and stats["stale_refreshes"] == 0

@@ -176,23 +176,30 @@ class BridgeAuth(httpx2.Auth):
         if not _wants_authorization(response):
             return
         if token and response.status_code == 401:
-            # A token we believed valid was refused: one forced refresh, one retry.
-            try:
-                refreshed = await self._refresher.refresh(force=True, rejected_token=token)
-            except ClientRejected:
-                await self._forget_registration()
-                refreshed = None
-            if refreshed is not None and refreshed.access_token and refreshed.access_token != token:
-                request.headers["Authorization"] = f"Bearer {refreshed.access_token}"
+            # A token we believed valid was refused: refresh and retry. Two rounds, because the first may
+            # only pick up the token another host stored meanwhile, and a server's clock can end a token
+            # a moment before its expires_in said; only a token we refreshed ourselves and still see
+            # refused means the tokens are dead.
+            tried = {token}
+            for _ in range(2):
+                try:
+                    refreshed = await self._refresher.refresh(force=True, rejected_token=token)
+                except ClientRejected:
+                    await self._forget_registration()
+                    refreshed = None
+                if refreshed is None or not refreshed.access_token or refreshed.access_token in tried:
+                    break
+                token = refreshed.access_token
+                tried.add(token)
+                request.headers["Authorization"] = f"Bearer {token}"
                 response = yield request
                 if not _wants_authorization(response):
                     return
-            # Still refused: these tokens are dead. Forget them (keep the registration) and sign in again.
-            stale = self._refresher.cached()
-            if stale is not None:
-                await self._refresher.save(
-                    stale.model_copy(update={"access_token": None, "refresh_token": None})
-                )
+                if response.status_code != 401:
+                    break
+            if response.status_code == 401:
+                # Forget them (keep the registration) and sign in again.
+                await self._refresher.discard(token)
         request.headers.pop("Authorization", None)
         # An async generator cannot delegate with `yield from`: pass each response on by hand.
         assert self._provider is not None
@@ -213,7 +220,14 @@ class BridgeAuth(httpx2.Auth):
         """invalid_client: the server forgot us. Drop the registration and tokens so the flow registers again."""
         current = self._refresher.cached() or Credentials()
         await self._refresher.save(
-            current.model_copy(update={"client_info": None, "access_token": None, "refresh_token": None})
+            current.model_copy(
+                update={
+                    "client_info": None,
+                    "access_token": None,
+                    "refresh_token": None,
+                    "previous_refresh_token": None,
+                }
+            )
         )
 
     async def _note_token_response(self, request: httpx2.Request, response: httpx2.Response) -> None:

@@ -117,6 +117,9 @@ async def _revoke(credentials: Any) -> bool:
         async with oauth_client(credentials.client_info, timeout=10) as client:
             for token, hint in (
                 (credentials.refresh_token, "refresh_token"),
+                # Notion keeps the previous refresh token valid too; where revoking one revokes the grant,
+                # this one is simply already gone.
+                (credentials.previous_refresh_token, "refresh_token"),
                 (credentials.access_token, "access_token"),
             ):
                 if token:

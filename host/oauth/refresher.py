@@ -1,8 +1,22 @@
 """Keeping one server's access token fresh, from any number of host processes at once.
 
-Refresh tokens rotate: using one invalidates it, and of two concurrent refreshes only the first succeeds. So
-every refresh happens under an in-process lock and a cross-process file lock, and re-reads storage inside
-them: a host that waited while another refreshed finds fresh tokens and does not refresh again.
+Refresh tokens rotate. Notion's server (Cloudflare's workers-oauth-provider) keeps two valid at a time: the
+newest, and the one it was obtained with. Using either issues a new one and retires the other. What that
+means for us:
+
+- Two hosts refreshing from the same token both succeed, but the first one's new token is retired by the
+  second refresh, and its next refresh ends in ``invalid_grant``. So every refresh happens under an
+  in-process lock and a cross-process file lock, and re-reads storage inside them: a host that waited while
+  another refreshed finds fresh tokens and does not refresh again.
+- A host killed after the server rotated but before our store holds the answer leaves the old refresh
+  token in the store. The server still accepts it (it is the "previous" one), so the next host refreshes
+  with it and nothing is lost. Writing before asking is impossible (the new token is in the answer), and
+  the store's writes are atomic, so the store holds either the old pair or the new one, never half.
+- The refresh token a new one was obtained with is kept as ``previous_refresh_token``. If the newest one
+  is refused (a duplicate of an old refresh request reached the server late and retired it), one retry
+  with the previous token gets a new pair instead of sending the person through sign-in again. This is
+  the retry Notion's own client guide describes. A server with single-use refresh tokens refuses that
+  too, and then the person is asked to connect again, which is all that is left to do.
 
 The refresh request itself goes through authlib; the SDK's own refresh path is kept out of the way because
 it forgets the token's expiry across restarts (python-sdk 1318 / 3250).
@@ -14,7 +28,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from filelock import AsyncFileLock
 
@@ -54,16 +68,29 @@ def refresh_due_at(credentials: Credentials) -> float | None:
     return max(sooner, issued + lifetime * REFRESH_NOT_BEFORE_SHARE)
 
 
+def expired(credentials: Credentials, now: float | None = None) -> bool:
+    return (
+        credentials.expires_at is not None and (time.time() if now is None else now) >= credentials.expires_at
+    )
+
+
 def credentials_from_token_response(
-    token: dict[str, Any], previous: Credentials | None, now: float | None = None
+    token: dict[str, Any],
+    previous: Credentials | None,
+    now: float | None = None,
+    *,
+    refreshed_with: str | None = None,
 ) -> Credentials:
+    """``refreshed_with``: the refresh token this answer was obtained with (None for a sign-in)."""
     now = time.time() if now is None else now
     expires_in = token.get("expires_in")
     base = previous.model_dump() if previous else {}
+    # A server that does not rotate omits refresh_token: keep the one we have.
+    refresh_token = token.get("refresh_token") or (previous.refresh_token if previous else None)
     base.update(
         access_token=token["access_token"],
-        # A server that does not rotate omits refresh_token: keep the one we have.
-        refresh_token=token.get("refresh_token") or (previous.refresh_token if previous else None),
+        refresh_token=refresh_token,
+        previous_refresh_token=refreshed_with if refreshed_with != refresh_token else None,
         token_type=str(token.get("token_type") or "Bearer").title(),
         scope=token.get("scope") or (previous.scope if previous else None),
         issued_at=now,
@@ -149,7 +176,17 @@ class TokenRefresher:
         credentials = self._cached if self._loaded else await self.load()
         if credentials is None or not self.due(credentials):
             return credentials
-        return await self.refresh(force=False)
+        # Refreshing is done ahead of expiry, so until expiry the token we have still works: calls need not
+        # queue behind a refresh already under way, nor fail because the sign-in server is slow or down.
+        if self._lock.locked() and not expired(credentials):
+            return credentials
+        try:
+            return await self.refresh(force=False)
+        except RefreshDeferred as exc:
+            if expired(credentials):
+                raise
+            log.info("%s: %s; the current token is still valid", self.server_id, exc)
+            return credentials
 
     async def refresh(self, *, force: bool, rejected_token: str | None = None) -> Credentials | None:
         """Refresh under both locks. ``force`` refreshes even when not due (the server rejected a token we
@@ -159,8 +196,9 @@ class TokenRefresher:
             self._cached = current
             if current is None or not current.refresh_token:
                 return current
-            if force and rejected_token is not None and current.access_token != rejected_token:
-                return current  # someone else refreshed while we waited
+            replaced = rejected_token is not None and current.access_token != rejected_token
+            if force and replaced and not self.due(current):
+                return current  # someone else refreshed while we waited, recently enough to use theirs
             if not force and not self.due(current):
                 return current
             refreshed = await self._request_refresh(current)
@@ -172,27 +210,57 @@ class TokenRefresher:
             self._on_refreshed(refreshed)
         return refreshed
 
+    async def discard(self, refused_access_token: str) -> None:
+        """The server refuses a token we had just refreshed: forget the tokens (keep the registration) so the
+        next connect signs in again; unless another process has stored new ones meanwhile."""
+        async with self._lock, self._file_lock:
+            current = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
+            if current is not None and current.access_token == refused_access_token:
+                current = current.model_copy(
+                    update={"access_token": None, "refresh_token": None, "previous_refresh_token": None}
+                )
+                await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, current)
+            self._cached = current
+
     async def _request_refresh(self, current: Credentials) -> Credentials:
+        client_info = current.client_info or {}
+        if not current.token_endpoint or not client_info.get("client_id") or not current.refresh_token:
+            raise NeedsAuthorization("the stored sign-in is incomplete; connect again")
+        used = current.refresh_token
+        try:
+            token = await self._exchange(current, used)
+        except _InvalidGrant:
+            if not current.previous_refresh_token:
+                await self._forget_refused()
+            log.info("%s: the newest refresh token was refused; trying the one before it", self.server_id)
+            used = current.previous_refresh_token
+            try:
+                token = await self._exchange(current, used)
+            except _InvalidGrant:
+                await self._forget_refused()
+        return credentials_from_token_response(token, current, refreshed_with=used)
+
+    async def _forget_refused(self) -> NoReturn:
+        await asyncio.to_thread(self.store.forget, self.profile_id, self.server_id)
+        self._cached = None
+        raise NeedsAuthorization("the sign-in has expired or was revoked; connect again")
+
+    async def _exchange(self, current: Credentials, refresh_token: str) -> dict[str, Any]:
         from authlib.integrations.base_client.errors import OAuthError
 
-        client_info = current.client_info or {}
-        token_endpoint = current.token_endpoint
-        if not token_endpoint or not client_info.get("client_id"):
-            raise NeedsAuthorization("the stored sign-in is incomplete; connect again")
+        assert current.token_endpoint is not None and current.client_info is not None
         extra: dict[str, str] = {}
         if current.resource:
             extra["resource"] = current.resource
         try:
-            async with oauth_client(client_info, timeout=20) as client:
+            async with oauth_client(current.client_info, timeout=20) as client:
                 token = await client.refresh_token(
-                    token_endpoint, refresh_token=current.refresh_token, **extra
+                    current.token_endpoint, refresh_token=refresh_token, **extra
                 )
         except OAuthError as exc:
             code = exc.error or ""
             if code == "invalid_grant":
-                await asyncio.to_thread(self.store.forget, self.profile_id, self.server_id)
-                self._cached = None
-                raise NeedsAuthorization("the sign-in has expired or was revoked; connect again") from None
+                raise _InvalidGrant from None
             if code == "invalid_client":
                 raise ClientRejected("the server no longer knows this app's registration") from None
             if code in ("temporarily_unavailable", "server_error"):
@@ -200,7 +268,11 @@ class TokenRefresher:
             raise NeedsAuthorization(f"refreshing the sign-in failed ({code or 'unknown error'})") from None
         except Exception as exc:
             raise RefreshDeferred(f"could not reach the sign-in server ({type(exc).__name__})") from None
-        return credentials_from_token_response(dict(token), current)
+        return dict(token)
+
+
+class _InvalidGrant(Exception):
+    pass
 
 
 def _safe(text: str) -> str:
