@@ -22,22 +22,16 @@ from pathlib import Path
 
 from dev_notion.testing import DevNotionProcess
 from host.client import HostProcess, write_config
+from tests.support.processes import children_of
 
 PAUSE_S = 0.5
 
 
 def _child_of(pid: int, needle: bytes) -> int:
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (proc / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid and needle in command:
-            return int(proc.name)
-    raise RuntimeError("the SQLite child is not running")
+    found = children_of(pid, needle)
+    if not found:
+        raise RuntimeError("the SQLite child is not running")
+    return found[0]
 
 
 def remote(times: int) -> tuple[list[float], list[float]]:

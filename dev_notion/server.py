@@ -298,6 +298,20 @@ def build_app(
     return app
 
 
+def _replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI receive that hands the app a body already read, then passes on whatever comes next."""
+    delivered = False
+
+    async def replay() -> Any:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 async def _read_body(receive: Any) -> bytes:
     body = b""
     while True:
@@ -322,14 +336,7 @@ class _TokenEndpoint:
             return
         body = await _read_body(receive)
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        delivered = False
-
-        async def replay() -> Any:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay = _replaying(body, receive)
 
         hold = self.provider.hold
         ms, when, release = hold.ms, hold.when, hold.release
@@ -393,14 +400,7 @@ class _PublicClientRevocation:
         body = await _read_body(receive)
         if b"client_secret=" not in body:
             body += b"&client_secret="
-        delivered = False
-
-        async def replay() -> Any:
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay = _replaying(body, receive)
 
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))

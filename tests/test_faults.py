@@ -27,6 +27,7 @@ import pytest
 
 from dev_notion.testing import DevNotionProcess
 from host.client import HostProcess
+from tests.support.processes import children_of
 
 KILLS = int(os.environ.get("NOTION_BRIDGE_FAULT_KILLS", "20"))
 CALL_TIMEOUT_S = 5.0
@@ -120,6 +121,14 @@ def wait_connected(host: HostProcess, server: str, timeout: float = 60) -> None:
     host.wait_state(server, "connected", timeout=timeout)
 
 
+def wait_for_an_ok_call(calls: SteadyCalls, before: int) -> None:
+    """Back to serving: a call made after the reconnection succeeds."""
+    deadline = time.monotonic() + 30
+    while calls.ok_count() <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls.ok_count() > before, "no call succeeded after the server came back"
+
+
 def summary(label: str, figures: dict[str, Any], recoveries: list[float]) -> None:
     figures |= {
         "faults": len(recoveries),
@@ -160,33 +169,13 @@ def test_the_notion_server_killed_and_restarted_under_steady_calls(spawn_host, n
             notion.start()
             wait_connected(host, "notion")
             recoveries.append(time.monotonic() - killed_at)
-            # Back to serving: a call made after the reconnection succeeds.
-            deadline = time.monotonic() + 30
-            while calls.ok_count() <= before and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert calls.ok_count() > before, "no call succeeded after the server came back"
+            wait_for_an_ok_call(calls, before)
     figures = assert_answered_once_each(calls, call_log)
     assert figures["codes"].get("ok", 0) > KILLS
     summary("notion_kills", figures, recoveries)
 
 
 # --- the SQLite child killed ------------------------------------------------------------------------------
-
-
-def children_of(pid: int, needle: bytes) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            command = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and needle in command:
-            found.append(int(proc.name))
-    return found
 
 
 def test_the_sqlite_child_killed_under_steady_queries(spawn_host, host_home, tmp_path):
@@ -211,10 +200,7 @@ def test_the_sqlite_child_killed_under_steady_queries(spawn_host, host_home, tmp
             host.wait_state("sqlite", "connecting", "error", timeout=10)
             wait_connected(host, "sqlite")
             recoveries.append(time.monotonic() - killed_at)
-            deadline = time.monotonic() + 30
-            while calls.ok_count() <= before and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert calls.ok_count() > before, "no query succeeded after the child came back"
+            wait_for_an_ok_call(calls, before)
     figures = assert_answered_once_each(calls, query_log)
     assert db.read_bytes() == before_digest, "the database changed"
     summary("sqlite_kills", figures, recoveries)

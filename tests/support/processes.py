@@ -68,3 +68,19 @@ class ToyServer:
             return True
         except httpx.HTTPError:
             return False
+
+
+def children_of(pid: int, needle: bytes) -> list[int]:
+    """The processes whose parent is ``pid`` and whose command line holds ``needle`` (Linux: reads /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone while we looked
+        if parent == pid and needle in command:
+            found.append(int(proc.name))
+    return found
