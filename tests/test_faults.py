@@ -27,6 +27,7 @@ import pytest
 
 from dev_notion.testing import DevNotionProcess
 from host.client import HostProcess
+from tests.support.figures import record
 from tests.support.processes import children_of
 
 KILLS = int(os.environ.get("NOTION_BRIDGE_FAULT_KILLS", "20"))
@@ -135,7 +136,7 @@ def summary(label: str, figures: dict[str, Any], recoveries: list[float]) -> Non
         "recovery_median_s": round(statistics.median(recoveries), 3),
         "recovery_max_s": round(max(recoveries), 3),
     }
-    print(json.dumps({label: figures}))
+    record(label, figures)
 
 
 # --- the Notion-compatible server killed and restarted ---------------------------------------------------

@@ -36,6 +36,7 @@ from host import framing
 from host.client import ORIGIN, write_config
 from host.framing import FrameDecoder, FrameError
 from host.protocol import VERBS, ErrorCode
+from tests.support.figures import record
 
 SEED = int(os.environ.get("NOTION_BRIDGE_FUZZ_SEED", "20261123"))
 FRAMES = int(os.environ.get("NOTION_BRIDGE_FUZZ_FRAMES", "100000"))
@@ -370,18 +371,17 @@ def test_a_hundred_thousand_hostile_frames_each_get_an_answer_and_the_host_keeps
     assert host.proc.stdin is not None
     host.proc.stdin.close()
     assert host.proc.wait(10) == 0
-    print(
-        json.dumps(
-            {
-                "frames": sent,
-                "seconds": round(elapsed, 1),
-                "frames_per_second": round(sent / elapsed),
-                "kinds": dict(frames.kinds),
-                "requests_with_id": len(ids),
-                "reply_codes": dict(host.reply_codes),
-                "error_events": dict(host.events),
-            }
-        )
+    record(
+        "fuzz_host",
+        {
+            "frames": sent,
+            "seconds": round(elapsed, 1),
+            "frames_per_second": round(sent / elapsed),
+            "kinds": dict(frames.kinds),
+            "requests_with_id": len(ids),
+            "reply_codes": dict(host.reply_codes),
+            "error_events": dict(host.events),
+        },
     )
 
 
