@@ -223,6 +223,13 @@ class Supervisor:
             return connection
         if not self.config.enabled:
             raise CallFailed(ErrorCode.SERVER_DISABLED, f"{self.config.name} is disabled; enable it first")
+        if connection is not None:
+            # Lost a moment ago: the state still says connected until the connection loop notices.
+            raise CallFailed(
+                ErrorCode.NOT_CONNECTED,
+                f"{self.config.name} is not connected: the session just ended ({connection.lost_reason}); "
+                "reconnecting",
+            )
         detail = f": {self.error}" if self.error else ""
         raise CallFailed(
             ErrorCode.NOT_CONNECTED, f"{self.config.name} is not connected ({self.state}){detail}"
