@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -56,6 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     quick = args.quick
     started = time.monotonic()
+    # Other work on the machine moves every figure; the load average says how much there was.
+    load_before = os.getloadavg()
     results: dict[str, Any] = {"samples": {}}
     for part in (
         host_overhead.run(calls=60 if quick else 300, spawns=5 if quick else 20, rounds=1 if quick else 3),
@@ -65,14 +68,19 @@ def main() -> None:
     ):
         results["samples"] |= part.pop("samples")
         results |= part
-    results["machine"] = {"cpus": len(__import__("os").sched_getaffinity(0)), "system": platform.platform()}
+    results["machine"] = {
+        "cpus": len(os.sched_getaffinity(0)),
+        "system": platform.platform(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
     results["seconds"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     from bench.plots import draw_all
 
     plots = draw_all(results, args.out)
-    print(json.dumps({"summary": summarise(results), "seconds": results["seconds"],
+    print(json.dumps({"summary": summarise(results), "seconds": results["seconds"], "machine": results["machine"],
                       "plots": [p.name for p in plots]}, indent=2))  # fmt: skip
 
 
