@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from host import EXTENSION_ID, paths
 from host.atomic import write_atomic
+from host.origins import origin
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,16 @@ class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
+    uid: str = Field(default_factory=lambda: new_uid(), pattern=r"^[0-9a-f]{16}$")
+    """This server's identity, made when it is added and made anew when the way to reach it changes.
+    Tokens, the client registration and "always allow" belong to it: a server removed and added again under
+    the same id, or pointed at another URL or command, starts with none of them."""
     name: str = Field(min_length=1, max_length=80)
     kind: ServerKind
     enabled: bool = True
+    trusted: bool = False
+    """The person trusts this server's tool annotations: its ``readOnlyHint`` may then skip approval in chat.
+    Hints from any other server are only hints (the MCP spec's rule for servers a client does not trust)."""
     # remote
     url: str | None = None
     transport: TransportChoice = "auto"
@@ -88,6 +97,16 @@ class ServerConfig(BaseModel):
             raise ValueError("the SQLite server needs db_path")
         return self
 
+    def reach(self) -> str:
+        """What identifies the server the person reaches: the URL's origin and path for a remote server,
+        the command for a local one. A change of it makes a different server as far as secrets go."""
+        if self.kind == "remote":
+            assert self.url
+            return f"remote {origin(self.url)}{_path_of(self.url)}"
+        if self.builtin is not None:
+            return f"builtin {self.builtin} {self.db_path}"
+        return "stdio " + json.dumps([self.command, self.cwd, sorted(self.env)])
+
     def launch_command(self) -> list[str]:
         """The argv that starts this stdio server."""
         if self.builtin == "sqlite":
@@ -95,6 +114,33 @@ class ServerConfig(BaseModel):
             return [*argv, "--allow-writes"] if self.allow_writes else argv
         assert self.command, "validated above"
         return list(self.command)
+
+
+def new_uid() -> str:
+    return secrets.token_hex(8)
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.rstrip("/") or "/"
+
+
+def reidentified(server: ServerConfig, changed: ServerConfig) -> ServerConfig:
+    """``changed`` as the new server it is when its reach differs from ``server``'s: a new uid, and none of
+    the trust the person gave the old one. Otherwise ``changed`` unaltered."""
+    if changed.reach() == server.reach():
+        return changed
+    return changed.model_copy(update={"uid": new_uid(), "always_allow": [], "trusted": False})
+
+
+class LimitsConfig(BaseModel):
+    """Bounds on what a remote server may send, so a broken or hostile one cannot exhaust the host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_event_mib: int = Field(default=16, ge=1, le=256)
+    """The largest single SSE event (one MCP message) taken from a remote server, in MiB."""
 
 
 class LLMConfig(BaseModel):
@@ -114,6 +160,7 @@ class Config(BaseModel):
     allowed_extension_ids: list[str] = Field(default_factory=list)
     """Extension IDs besides the shipped one that may start this host (``install --extension-id``)."""
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @field_validator("allowed_extension_ids")
     @classmethod
@@ -126,10 +173,14 @@ class Config(BaseModel):
     @model_validator(mode="after")
     def _ids_unique(self) -> Config:
         seen: set[str] = set()
+        uids: set[str] = set()
         for server in self.servers:
             if server.id in seen:
                 raise ValueError(f"two servers share the id {server.id!r}")
+            if server.uid in uids:
+                raise ValueError(f"two servers share the uid {server.uid!r}")
             seen.add(server.id)
+            uids.add(server.uid)
         return self
 
     def server(self, server_id: str) -> ServerConfig | None:
@@ -170,7 +221,7 @@ def _read(path: Path) -> Config:
         return default_config()
     text = path.read_text(encoding="utf-8")
     try:
-        return Config.model_validate_json(text)
+        config = Config.model_validate_json(text)
     except ValidationError as exc:
         aside = path.with_name(f"{path.name}.broken-{int(time.time())}")
         os.replace(path, aside)
@@ -178,6 +229,19 @@ def _read(path: Path) -> Config:
             f"the configuration file was invalid and was moved to {aside.name}; defaults are in use: "
             f"{_first_error(exc)}"
         ) from None
+    if _lacks_uids(text):
+        # Written before servers had identities: give each one now and store them, so that every host
+        # reading this file from here on agrees on them (a uid made up per read would orphan tokens).
+        _write(path, config)
+    return config
+
+
+def _lacks_uids(text: str) -> bool:
+    try:
+        servers = json.loads(text).get("servers", [])
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(s, dict) and "uid" not in s for s in servers)
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -36,6 +36,7 @@ from host.oauth.manager import AuthManager
 from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
 from host.protocol import ActiveTransport, ErrorCode, ServerState
 from host.transports import (
+    DEFAULT_MAX_EVENT_BYTES,
     Connection,
     HttpObservations,
     TransportUnsupported,
@@ -50,7 +51,7 @@ DEFAULT_CALL_TIMEOUT_S = 120.0
 #: The longest a server's retry_after_seconds may hold calls back; a bigger value is taken as this.
 RATE_LIMIT_CAP_S = 300.0
 #: Configuration fields whose change needs no new session.
-_NOT_ABOUT_REACHING = {"name", "enabled", "detected_transport", "always_allow"}
+_NOT_ABOUT_REACHING = {"name", "enabled", "detected_transport", "always_allow", "trusted"}
 LISTEN_ACK_TIMEOUT_S = 10.0
 
 
@@ -116,8 +117,11 @@ class Supervisor:
         on_change: Callable[[], None],
         auth: AuthManager | None = None,
         elicitations: ElicitationBroker | None = None,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.config = server
+        self._max_event_bytes = max_event_bytes
         self._on_change = on_change
         self._auth = auth
         self._elicitation = elicitations.callback_for(server.id) if elicitations else None
@@ -177,8 +181,13 @@ class Supervisor:
     async def connect_interactive(self, timeout_s: float) -> dict[str, Any]:
         """Connect now, letting this attempt open the sign-in window if the server asks for one.
 
-        Returns once that attempt has ended, connected or not, with the server's status entry.
+        Returns once an attempt that was allowed to open the window has ended, connected or not, with the
+        server's status entry. Pressed while a background attempt (which may not open windows) is under way,
+        it lets that attempt finish: connected is connected, and if it ends in needs_auth the next attempt,
+        made at once, is the interactive one — the person is never told "press Connect" for pressing it.
         """
+        if self.state == "connected" and self._connection is not None:
+            return self.snapshot()
         self._interactive = True
         self._attempt_done.clear()
         if self._task is None:
@@ -192,7 +201,7 @@ class Supervisor:
     def display_name(self) -> str:
         """The card's name: the workspace's own name when the sign-in told us which workspace it is."""
         if self._auth is not None and self.config.kind == "remote":
-            credentials = self._auth.refresher(self.config.id).cached()
+            credentials = self._auth.refresher(self.config).cached()
             if credentials is not None and credentials.workspace_name:
                 return f"{self.config.name} · {credentials.workspace_name}"
         return self.config.name
@@ -260,7 +269,9 @@ class Supervisor:
         except Exception as exc:
             if connection.lost.is_set() or is_connection_loss(exc):
                 # The call's own error names the cause; the connection's reason may only say it was torn down.
-                reason = describe_error(exc) if is_connection_loss(exc) else connection.lost_reason
+                reason = connection.refused_message or (
+                    describe_error(exc) if is_connection_loss(exc) else connection.lost_reason
+                )
                 raise CallFailed(
                     ErrorCode.SESSION_LOST,
                     f"the session with {self.config.name} was lost during the call ({reason}); "
@@ -320,8 +331,10 @@ class Supervisor:
             self._set("connecting")
             observations = HttpObservations()
             needs_auth: BaseException | None = None
+            # Read here, once: the attempt's auth is made with it, and Connect may be pressed meanwhile.
+            interactive = self._interactive
             try:
-                async with self._connect(observations) as connection:
+                async with self._connect(observations, interactive=interactive) as connection:
                     await self._serve(connection, backoff)
                 reason = connection.lost_reason or "the session ended"
                 needs_auth = self._lost_to_auth
@@ -332,12 +345,18 @@ class Supervisor:
             finally:
                 self._connection = None
                 self._lost_to_auth = None
-                self._interactive = False
+                if interactive:
+                    self._interactive = False
             self._fail_calls(
                 ErrorCode.SESSION_LOST,
                 f"the session with {self.config.name} was lost ({reason}); the call was not retried",
             )
             self._retry_now.clear()
+            if needs_auth is not None and self._interactive and not interactive:
+                # Connect was pressed while a background attempt ran: sign in now, with the window.
+                continue
+            # Whatever Connect was waiting for has its answer; a later attempt opens no window unasked.
+            self._interactive = False
             if needs_auth is not None:
                 # Only the person can fix this: wait for Connect rather than retrying on a timer.
                 self._set("needs_auth", error=str(needs_auth))
@@ -394,7 +413,9 @@ class Supervisor:
             task_status.started()
 
     @asynccontextmanager
-    async def _connect(self, observations: HttpObservations) -> AsyncIterator[Connection]:
+    async def _connect(
+        self, observations: HttpObservations, *, interactive: bool
+    ) -> AsyncIterator[Connection]:
         if self.config.kind == "stdio":
             await self._prepare_stdio()
             async with open_connection(
@@ -407,7 +428,7 @@ class Supervisor:
             return
         auth = None
         if self._auth is not None:
-            auth = self._auth.auth_for(self.config, interactive=self._interactive)
+            auth = self._auth.auth_for(self.config, interactive=interactive)
             await auth.prepare()
         for transport in self._transport_order():
             self.transport = transport
@@ -419,6 +440,7 @@ class Supervisor:
                     observations=observations,
                     auth=auth,
                     elicitation=self._elicitation,
+                    max_event_bytes=self._max_event_bytes,
                 ) as connection:
                     self._remember_transport(transport)
                     yield connection
@@ -465,7 +487,7 @@ class Supervisor:
         """Refresh an idle session's token ahead of expiry, so the next call never waits on it."""
         if self._auth is None or self.config.kind != "remote":
             return
-        refresher = self._auth.refresher(self.config.id)
+        refresher = self._auth.refresher(self.config)
         if not refresher.due():
             return
         try:

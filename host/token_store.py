@@ -64,6 +64,10 @@ class Credentials(BaseModel):
     token_endpoint: str | None = None
     revocation_endpoint: str | None = None
     resource: str | None = None
+    """The resource (RFC 8707: the MCP server's canonical URL) the tokens were issued for. They are sent to
+    that origin only."""
+    server_uid: str | None = None
+    """The configured server (``ServerConfig.uid``) these credentials belong to; another never inherits them."""
 
     def secrets(self) -> list[str]:
         """The values that must never appear in a frame or a log line."""

@@ -61,6 +61,6 @@ async def server_disconnect(host: Host, request: ServerDisconnect) -> dict[str, 
     await supervisor.stop("disabled")
     revoked = False
     if supervisor.config.kind == "remote":
-        revoked = await host.auth.revoke_and_forget(request.server)
+        revoked = await host.auth.revoke_and_forget(supervisor.config)
     host.status_changed()
     return {**supervisor.snapshot(), "revoked": revoked}

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from host import config as config_store
 from host.actions.errors import ActionError
-from host.config import Config, ServerConfig
+from host.config import Config, ServerConfig, reidentified
 from host.protocol import ErrorCode, ServerAdd, ServerEnable, ServerRemove, ServerUpdate
 
 if TYPE_CHECKING:
@@ -63,38 +63,49 @@ async def server_add(host: Host, request: ServerAdd) -> dict[str, Any]:
     _store(host, add)
     if client_secret and server.client_id:
         # The secret goes where tokens go, never into the configuration file.
-        await host.auth.remember_client(server_id, server.client_id, client_secret)
+        await host.auth.remember_client(server, server.client_id, client_secret)
     host.add_supervisor(server)
     return host.supervisor(server_id).snapshot()
 
 
 async def server_update(host: Host, request: ServerUpdate) -> dict[str, Any]:
-    host.supervisor(request.server)  # unknown id -> unknown_server
+    before = host.supervisor(request.server).config  # unknown id -> unknown_server
     changes = request.changes.model_dump(exclude_unset=True)
 
+    def changed(server: ServerConfig) -> ServerConfig:
+        new = reidentified(server, ServerConfig.model_validate({**server.model_dump(), **changes}))
+        if new.uid != server.uid:
+            # Trust given in this same request is about the new server; only the old one's is dropped.
+            new = new.model_copy(update={k: changes[k] for k in ("trusted", "always_allow") if k in changes})
+        return new
+
     def update(cfg: Config) -> Config:
-        servers = [
-            ServerConfig.model_validate({**s.model_dump(), **changes}) if s.id == request.server else s
-            for s in cfg.servers
-        ]
+        servers = [changed(s) if s.id == request.server else s for s in cfg.servers]
         return cfg.model_copy(update={"servers": servers})
 
     stored = _store(host, update)
     server = stored.server(request.server)
     assert server is not None
-    await host.supervisor(request.server).reconfigure(server)
-    return host.supervisor(request.server).snapshot()
+    supervisor = host.supervisor(request.server)
+    if server.uid != before.uid:
+        # Another URL or command is another server: stop talking to the old one, then revoke and forget
+        # what it was given, before anything can reach the new one.
+        await supervisor.stop("connecting")
+        await host.auth.revoke_and_forget(before)
+    await supervisor.reconfigure(server)
+    return {**supervisor.snapshot(), "reidentified": server.uid != before.uid}
 
 
 async def server_remove(host: Host, request: ServerRemove) -> dict[str, Any]:
-    host.supervisor(request.server)
+    server = host.supervisor(request.server).config
 
     def remove(cfg: Config) -> None:
         cfg.servers = [s for s in cfg.servers if s.id != request.server]
 
     _store(host, remove)
     await host.remove_supervisor(request.server)
-    return {"removed": request.server}
+    revoked = await host.auth.revoke_and_forget(server)
+    return {"removed": request.server, "revoked": revoked}
 
 
 async def server_enable(host: Host, request: ServerEnable) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from host.oauth.refresher import (
     TokenRefresher,
     credentials_from_token_response,
 )
+from host.origins import same_origin
 from host.token_store import Credentials
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class BridgeAuth(httpx2.Auth):
         client_name: str = "Notion MCP Bridge",
     ) -> None:
         self._refresher = refresher
+        self._server_url = server_url
         self._interactive = browser_step is not None
         self._adapter = _StoreAdapter(refresher, lambda: self._provider)
         self._code: tuple[str, str | None, str | None] | None = None
@@ -170,6 +172,8 @@ class BridgeAuth(httpx2.Auth):
             await self._forget_registration()
             credentials = None
         token = credentials.access_token if credentials is not None else None
+        if token and not self._may_carry_token(request):
+            token = None
         if token:
             request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
@@ -215,6 +219,18 @@ class BridgeAuth(httpx2.Auth):
                 outgoing = await flow.asend(response)
             except StopAsyncIteration:
                 return
+
+    def _may_carry_token(self, request: httpx2.Request) -> bool:
+        """A token goes to the origin of the resource it was issued for, and nowhere else."""
+        credentials = self._refresher.cached()
+        issued_for = credentials.resource if credentials is not None else None
+        allowed = same_origin(str(request.url), issued_for or self._server_url)
+        if not allowed:
+            log.warning(
+                "a request to %s was sent without the stored token: it was issued for another origin",
+                request.url.copy_with(query=None, fragment=None),
+            )
+        return allowed
 
     async def _forget_registration(self) -> None:
         """invalid_client: the server forgot us. Drop the registration and tokens so the flow registers again."""

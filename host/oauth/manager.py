@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from host.config import ServerConfig
+from host.model_key import ModelKey
 from host.oauth.browser_step import BrowserStep, redirect_uri
-from host.oauth.refresher import TokenRefresher, oauth_client
+from host.oauth.refresher import Binding, TokenRefresher, oauth_client
 from host.token_store import FILE_ONLY_NOTICE, Credentials, TokenStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "default"
-LLM_KEY_ENTRY = "llm/api-key"
-_UNREAD = object()
 
 
 class AuthManager:
@@ -24,9 +25,11 @@ class AuthManager:
         self.profile_id = DEFAULT_PROFILE
         self.browser = BrowserStep(send)
         self._store: TokenStore | None = None
-        self._refreshers: dict[tuple[str, str], TokenRefresher] = {}
+        self._refreshers: dict[tuple[str, str, str], TokenRefresher] = {}
         self.on_credentials_changed: Callable[[str], None] | None = None
-        self._llm_key: object = _UNREAD
+        self._model_key: ModelKey | None = None
+        self._revocations: set[asyncio.Task[bool]] = set()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def store(self) -> TokenStore:
@@ -34,21 +37,51 @@ class AuthManager:
             self._store = TokenStore()
         return self._store
 
+    @property
+    def model_key(self) -> ModelKey:
+        """The chat model's API key, kept in the same store as tokens and bound to its endpoint's origin."""
+        if self._model_key is None:
+            self._model_key = ModelKey(self.store.backend)
+        return self._model_key
+
     def notices(self) -> list[str]:
         return [FILE_ONLY_NOTICE] if self.store.backend.file_only else []
 
-    def refresher(self, server_id: str) -> TokenRefresher:
-        key = (self.profile_id, server_id)
+    def refresher(self, server: ServerConfig) -> TokenRefresher:
+        """The credentials of ``server`` in this profile. Keyed by the server's identity as well as its id, so
+        a server that was re-identified (new URL, removed and added again) never sees the old one's."""
+        assert server.url, "only remote servers sign in"
+        key = (self.profile_id, server.id, server.uid)
+        with contextlib.suppress(RuntimeError):
+            self._event_loop = asyncio.get_running_loop()
         if key not in self._refreshers:
+            server_id = server.id
 
-            def changed(_credentials: Any, server_id: str = server_id) -> None:
+            def changed(_credentials: Any) -> None:
                 if self.on_credentials_changed is not None:
                     self.on_credentials_changed(server_id)
 
             self._refreshers[key] = TokenRefresher(
-                self.store, self.profile_id, server_id, on_refreshed=changed
+                self.store,
+                self.profile_id,
+                server.id,
+                binding=Binding(uid=server.uid, url=server.url),
+                on_refreshed=changed,
+                on_foreign=self._revoke_later,
             )
         return self._refreshers[key]
+
+    def _revoke_later(self, credentials: Credentials) -> None:
+        """Revoke credentials found under a server they do not belong to, at the server that issued them.
+        Called from a worker thread; the revocation runs on the loop, and nothing waits for it."""
+
+        def start() -> None:
+            task = asyncio.ensure_future(_revoke(credentials))
+            self._revocations.add(task)
+            task.add_done_callback(self._revocations.discard)
+
+        if credentials.revocation_endpoint and credentials.client_info and self._event_loop is not None:
+            self._event_loop.call_soon_threadsafe(start)
 
     def auth_for(self, server: ServerConfig, *, interactive: bool) -> Any:
         """The httpx2 Auth for one connection attempt to ``server``."""
@@ -59,14 +92,14 @@ class AuthManager:
         return BridgeAuth(
             server_url=server.url,
             redirect_uri=redirect_uri(self.extension_id, server.id),
-            refresher=self.refresher(server.id),
+            refresher=self.refresher(server),
             browser_step=browser_step,
             client_id=server.client_id,
         )
 
-    async def remember_client(self, server_id: str, client_id: str, client_secret: str) -> None:
+    async def remember_client(self, server: ServerConfig, client_id: str, client_secret: str) -> None:
         """A pre-registered confidential client: its secret is stored with the tokens, in the keychain."""
-        refresher = self.refresher(server_id)
+        refresher = self.refresher(server)
         credentials = await refresher.load() or Credentials()
         info = {
             "client_id": client_id,
@@ -75,34 +108,15 @@ class AuthManager:
         }
         await refresher.save(credentials.model_copy(update={"client_info": info}))
 
-    # The chat model's API key lives in the same store as tokens, under its own entry, for every profile.
-    async def set_llm_key(self, api_key: str | None) -> None:
-        import asyncio
-
-        if api_key:
-            await asyncio.to_thread(self.store.backend.set, LLM_KEY_ENTRY, api_key)
-        else:
-            await asyncio.to_thread(self.store.backend.delete, LLM_KEY_ENTRY)
-        self._llm_key = api_key or None
-
-    async def llm_key(self) -> str | None:
-        import asyncio
-
-        # Read once per host: the keychain can be slow, and only llm.configure changes the key.
-        if self._llm_key is _UNREAD:
-            self._llm_key = await asyncio.to_thread(self.store.backend.get, LLM_KEY_ENTRY)
-        return self._llm_key  # type: ignore[return-value]
-
-    async def has_llm_key(self) -> bool:
-        return bool(await self.llm_key())
-
-    async def revoke_and_forget(self, server_id: str) -> bool:
+    async def revoke_and_forget(self, server: ServerConfig) -> bool:
         """Revoke the tokens where the server offers revocation, then forget tokens and registration.
 
         Returns whether the server confirmed a revocation. Forgetting happens either way: a person who
-        disconnects expects nothing left behind on this machine.
+        disconnects, removes a server or points it elsewhere expects nothing of it left on this machine.
         """
-        refresher = self.refresher(server_id)
+        if server.kind != "remote":
+            return False
+        refresher = self.refresher(server)
         credentials = await refresher.load()
         revoked = False
         if credentials is not None and credentials.revocation_endpoint and credentials.client_info:

@@ -28,11 +28,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from filelock import AsyncFileLock
 
 from host import paths
+from host.origins import same_origin
 from host.token_store import Credentials, TokenStore
 
 log = logging.getLogger(__name__)
@@ -118,8 +120,38 @@ def oauth_client(client_info: dict[str, Any], *, timeout: float) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Binding:
+    """Which configured server stored credentials must belong to: its identity and the URL it is reached at."""
+
+    uid: str
+    url: str
+
+    def owns(self, credentials: Credentials) -> bool:
+        """Whether ``credentials`` were issued to this server (after ``adopt`` for ones stored before
+        credentials named their server)."""
+        return credentials.server_uid == self.uid and self._same_resource(credentials)
+
+    def adoptable(self, credentials: Credentials) -> bool:
+        """Credentials stored before they named their server: theirs if issued at this server's origin."""
+        return credentials.server_uid is None and self._same_resource(credentials)
+
+    def _same_resource(self, credentials: Credentials) -> bool:
+        # A token set without a resource yet (a registration waiting for its first sign-in) belongs to the
+        # uid alone; once tokens exist, the resource they were issued for must be this server's origin.
+        issued_for = credentials.resource or credentials.issuer or credentials.token_endpoint
+        if issued_for is None:
+            return credentials.access_token is None and credentials.refresh_token is None
+        return same_origin(issued_for, self.url)
+
+
 class TokenRefresher:
-    """The credentials of one (profile, server), refreshed ahead of expiry and shared across processes."""
+    """The credentials of one (profile, server), refreshed ahead of expiry and shared across processes.
+
+    With a ``binding``, only credentials issued to that server are ever returned: anything else stored under
+    the same key (left by a server since removed, re-added or pointed elsewhere, in this or another browser
+    profile's host) is handed to ``on_foreign`` to be revoked and is deleted, never sent.
+    """
 
     def __init__(
         self,
@@ -127,11 +159,15 @@ class TokenRefresher:
         profile_id: str,
         server_id: str,
         *,
+        binding: Binding | None = None,
         on_refreshed: Callable[[Credentials], None] | None = None,
+        on_foreign: Callable[[Credentials], None] | None = None,
     ) -> None:
         self.store = store
         self.profile_id = profile_id
         self.server_id = server_id
+        self.binding = binding
+        self._on_foreign = on_foreign
         self._lock = asyncio.Lock()
         self._file_lock = AsyncFileLock(
             str(paths.data_dir() / f"refresh-{_safe(profile_id)}-{_safe(server_id)}.lock")
@@ -144,14 +180,40 @@ class TokenRefresher:
     # --- reading --------------------------------------------------------------------------------------
 
     async def load(self) -> Credentials | None:
-        self._cached = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
+        # Under the locks: reading may adopt or delete what is stored, which is a write.
+        async with self._lock, self._file_lock:
+            self._cached = await asyncio.to_thread(self._read)
         self._loaded = True
         return self._cached
+
+    def _read(self) -> Credentials | None:
+        """The stored credentials if they belong to the bound server; foreign ones are deleted (and passed on
+        for revocation). Runs in a worker thread, under the refresh locks where the caller holds them."""
+        stored = self.store.load(self.profile_id, self.server_id)
+        binding = self.binding
+        if stored is None or binding is None or binding.owns(stored):
+            return stored
+        if binding.adoptable(stored):
+            adopted = stored.model_copy(update={"server_uid": binding.uid})
+            self.store.save(self.profile_id, self.server_id, adopted)
+            log.info("%s: stored credentials now name their server", self.server_id)
+            return adopted
+        log.warning(
+            "%s: stored credentials belong to another server (removed, re-added or moved); "
+            "they are revoked and deleted, never sent",
+            self.server_id,
+        )
+        self.store.forget(self.profile_id, self.server_id)
+        if self._on_foreign is not None and stored.secrets():
+            self._on_foreign(stored)
+        return None
 
     def cached(self) -> Credentials | None:
         return self._cached
 
     async def save(self, credentials: Credentials) -> None:
+        if self.binding is not None:
+            credentials = credentials.model_copy(update={"server_uid": self.binding.uid})
         async with self._lock, self._file_lock:
             await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, credentials)
             self._cached = credentials
@@ -192,7 +254,7 @@ class TokenRefresher:
         """Refresh under both locks. ``force`` refreshes even when not due (the server rejected a token we
         believed valid), unless another process has already replaced that token meanwhile."""
         async with self._lock, self._file_lock:
-            current = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
+            current = await asyncio.to_thread(self._read)
             self._cached = current
             if current is None or not current.refresh_token:
                 return current
@@ -214,7 +276,7 @@ class TokenRefresher:
         """The server refuses a token we had just refreshed: forget the tokens (keep the registration) so the
         next connect signs in again; unless another process has stored new ones meanwhile."""
         async with self._lock, self._file_lock:
-            current = await asyncio.to_thread(self.store.load, self.profile_id, self.server_id)
+            current = await asyncio.to_thread(self._read)
             if current is not None and current.access_token == refused_access_token:
                 current = current.model_copy(
                     update={"access_token": None, "refresh_token": None, "previous_refresh_token": None}
