@@ -44,6 +44,10 @@ def agent(host: Host) -> ChatAgent:
                     tools=supervisor.tools_wire(),
                     call=call,
                     always_allowed=set(supervisor.config.always_allow),
+                    # The built-in SQLite server enforces read-only itself; other servers' hints count only
+                    # when the person marked the server trusted.
+                    trust_hints=supervisor.config.trusted or supervisor.config.builtin == "sqlite",
+                    uid=supervisor.config.uid,
                 )
             )
         return found
@@ -53,8 +57,9 @@ def agent(host: Host) -> ChatAgent:
     async def llm() -> tuple[Any, str]:
         from openai import AsyncOpenAI
 
-        key = await host.auth.llm_key()
         settings = host.config.llm
+        # Only the key entered for this endpoint's origin, and only over HTTPS or to this machine.
+        key = await host.auth.model_key.for_endpoint(settings.base_url)
         if not key and "openrouter.ai" in settings.base_url:
             raise ActionError(
                 ErrorCode.NO_MODEL, "no API key for the chat model: add one in the options page"
@@ -72,16 +77,18 @@ def agent(host: Host) -> ChatAgent:
             )
         return clients[cache_key], settings.model
 
-    def remember_always(server_id: str, tool: str) -> None:
+    def remember_always(server_uid: str, tool: str) -> None:
+        # By identity, not id: if the server was pointed elsewhere while the question was open, the answer
+        # was about the old one and is not carried over.
         def change(cfg: Any) -> None:
-            server = cfg.server(server_id)
+            server = next((s for s in cfg.servers if s.uid == server_uid), None)
             if server is not None and tool not in server.always_allow:
                 server.always_allow.append(tool)
 
         host.config = config_store.update(change)
-        stored = host.config.server(server_id)
-        if stored is not None and server_id in host.supervisors:
-            host.supervisors[server_id].config = stored
+        stored = next((s for s in host.config.servers if s.uid == server_uid), None)
+        if stored is not None and stored.id in host.supervisors:
+            host.supervisors[stored.id].config = stored
 
     created = ChatAgent(
         history=History(paths.data_dir() / "chat.db"),
