@@ -207,6 +207,7 @@ class NewServer(_Message):
     db_path: str | None = None
     allow_writes: bool = False
     builtin: Literal["sqlite"] | None = None
+    trusted: bool = False
 
 
 class ServerAdd(_Request):
@@ -228,6 +229,8 @@ class ServerChanges(_Message):
     allow_writes: bool | None = None
     always_allow: list[str] | None = None
     """The tools the chat agent may run without asking; the options page revokes them by sending fewer."""
+    trusted: bool | None = None
+    """Trust this server's read-only hints to skip approval in chat."""
 
 
 class ServerUpdate(_Request):

@@ -26,7 +26,8 @@ def notion():
 
 
 def toy(server_id: str) -> dict:
-    return {"id": server_id, "name": server_id.title(), "kind": "stdio", "cwd": str(ROOT),
+    # Marked trusted: these tests are about routing and turns, so the toy's read-only echo runs unasked.
+    return {"id": server_id, "name": server_id.title(), "kind": "stdio", "cwd": str(ROOT), "trusted": True,
             "command": [sys.executable, "-m", "tests.support.toy_server", "stdio"]}  # fmt: skip
 
 
@@ -46,7 +47,8 @@ def events(host: HostProcess, kind: str) -> list[dict]:
 def test_the_multi_server_question_uses_sqlite_and_notion(host_home, llm, notion):
     servers = [
         {"id": "sqlite", "name": "SQLite", "kind": "stdio", "builtin": "sqlite", "db_path": str(host_home / "data" / "sample.db")},
-        {"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url},
+        # The person marked this server trusted, so its read-only hints skip approval.
+        {"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url, "trusted": True},
     ]  # fmt: skip
     host = start(host_home, servers, llm)
     llm.plan = [

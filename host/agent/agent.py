@@ -1,8 +1,10 @@
 """One conversation turn: stream the model's answer, run the tools it asks for, feed results back, repeat.
 
-Tools come from every connected server under names unique across servers (host.agent.names). A call that can
-change data — any tool whose annotations do not mark it read-only — waits for the person's approval, unless
-they chose "always allow" for that tool. The model gets results truncated to a sensible size; the extension
+Tools come from every connected server under names unique across servers (host.agent.names). Every call waits
+for the person's approval unless they chose "always allow" for that tool of that server, or the tool is marked
+read-only by a server whose hints are trusted (the built-in SQLite server, which enforces read-only itself, or
+one the person marked trusted). Annotations are the server's own claims: a server nobody vouched for could
+mark a write tool read-only, so its hints alone never skip approval. The model gets results truncated to a sensible size; the extension
 gets them whole.
 """
 
@@ -41,10 +43,20 @@ class ToolSource:
     tools: list[dict[str, Any]]
     call: Callable[[str, str, dict[str, Any]], Any]
     always_allowed: set[str] = field(default_factory=set)
+    trust_hints: bool = False
+    """Whether this server's ``readOnlyHint`` may skip approval."""
+    uid: str = ""
+    """The server's identity: an "always allow" given now belongs to it and not to whatever the id means later."""
 
 
 def is_read_only(tool: dict[str, Any]) -> bool:
     return bool((tool.get("annotations") or {}).get("readOnlyHint"))
+
+
+def needs_approval(source: ToolSource, tool: dict[str, Any]) -> bool:
+    if tool["name"] in source.always_allowed:
+        return False
+    return not (source.trust_hints and is_read_only(tool))
 
 
 def result_text(result: dict[str, Any]) -> str:
@@ -269,7 +281,7 @@ class ChatAgent:
             )
             return f"Error: the arguments could not be used ({exc})."
         event.update(server=server_id, server_name=source.name, tool=tool_name, arguments=arguments)
-        if not is_read_only(tool) and tool_name not in source.always_allowed:
+        if needs_approval(source, tool):
             self._send({**event, "status": "awaiting_approval"})
             approve, always = await self.approvals.wait(call["id"])
             if not approve:
@@ -277,7 +289,7 @@ class ChatAgent:
                 return "The person denied this tool call; it was not run."
             if always:
                 source.always_allowed.add(tool_name)
-                self._remember_always(server_id, tool_name)
+                self._remember_always(source.uid, tool_name)
         self._send({**event, "status": "running"})
         started = time.perf_counter()
         try:
