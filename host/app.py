@@ -69,11 +69,20 @@ class Host:
     # --- servers -----------------------------------------------------------------------------------
 
     def add_supervisor(self, server: ServerConfig, *, announce: bool = True) -> None:
-        supervisor = Supervisor(server, self.status_changed, self.auth, self.elicitations)
+        supervisor = self._make_supervisor(server)
         self.supervisors[server.id] = supervisor
         if announce:
             self.status_changed()
         supervisor.start()
+
+    def _make_supervisor(self, server: ServerConfig) -> Supervisor:
+        return Supervisor(
+            server,
+            self.status_changed,
+            self.auth,
+            self.elicitations,
+            max_event_bytes=self.config.limits.max_event_mib * 1024 * 1024,
+        )
 
     async def remove_supervisor(self, server_id: str) -> None:
         supervisor = self.supervisors.pop(server_id)
@@ -188,9 +197,7 @@ class Host:
 
     async def run(self, inbox: asyncio.Queue[Any]) -> None:
         for server in self.config.servers:
-            self.supervisors[server.id] = Supervisor(
-                server, self.status_changed, self.auth, self.elicitations
-            )
+            self.supervisors[server.id] = self._make_supervisor(server)
         self.status_changed()
         for supervisor in self.supervisors.values():
             if supervisor.config.kind == "stdio":

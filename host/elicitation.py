@@ -3,17 +3,23 @@
 The host forwards the question to the extension as ``elicitation.request`` and waits for the person's
 ``elicitation.respond``. Nothing answers on the person's behalf: if nobody answers in time, the server is told
 the request was cancelled.
+
+One question per server at a time: a server that asks again while its first question is open is told
+"cancel" at once, so no server can bury the person in windows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 import mcp_types as types
+
+log = logging.getLogger(__name__)
 
 #: How long a question may wait for the person before the server hears "cancel".
 ELICITATION_TIMEOUT_S = float(os.environ.get("NOTION_BRIDGE_ELICITATION_TIMEOUT_S", "600"))
@@ -23,6 +29,8 @@ class ElicitationBroker:
     def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
         self._send = send
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._open_for: set[str] = set()
+        """Servers with a question open."""
 
     def callback_for(self, server_id: str) -> Callable[..., Any]:
         """The SDK's elicitation callback for one server's session."""
@@ -33,6 +41,16 @@ class ElicitationBroker:
         return elicit
 
     async def ask(self, server_id: str, params: Any) -> types.ElicitResult:
+        if server_id in self._open_for:
+            log.info("%s asked a second question while one is open; answered cancel", server_id)
+            return types.ElicitResult(action="cancel")
+        self._open_for.add(server_id)
+        try:
+            return await self._ask(server_id, params)
+        finally:
+            self._open_for.discard(server_id)
+
+    async def _ask(self, server_id: str, params: Any) -> types.ElicitResult:
         elicitation_id = secrets.token_urlsafe(12)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[elicitation_id] = future

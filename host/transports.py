@@ -45,10 +45,63 @@ def connect_timeout_s() -> float:
     return float(os.environ.get("NOTION_BRIDGE_CONNECT_TIMEOUT_S", "30"))
 
 
-#: SSE events larger than the SDK's default 1 MiB are legitimate here: tool results of many MiB.
-MAX_SSE_EVENT_BYTES = 256 * 1024 * 1024
+#: The default bound on one SSE event (one MCP message) from a remote server; ``limits.max_event_mib`` in the
+#: configuration changes it. Tool results of several MiB are legitimate (a long Notion page, a big query), so
+#: the SDK's 1 MiB is too small; unbounded would let a broken or hostile server fill the host's memory.
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 ToolsChanged = Callable[[], Awaitable[None]]
+
+
+class MessageTooLarge(httpx2.TransportError):
+    """A remote server sent one message bigger than ``limits.max_event_mib``."""
+
+
+class _CappedBody(httpx2.AsyncByteStream):
+    """A response body that stops with MessageTooLarge once it passes ``limit`` bytes."""
+
+    def __init__(self, inner: Any, limit: int, url: str, refused: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._url = url
+        self._refused = refused
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for part in self._inner:
+            seen += len(part)
+            if seen > self._limit:
+                words = _too_large(self._limit, self._url)
+                self._refused(words)
+                raise MessageTooLarge(words)
+            yield part
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _too_large(limit: int, url: str) -> str:
+    return f"{url} sent a message larger than the {limit / 2**20:g} MiB limit (limits.max_event_mib)"
+
+
+def bound_bodies(limit: int, refused: Callable[[str], None]) -> Callable[[httpx2.Response], Awaitable[None]]:
+    """A response hook that caps plain (non-SSE) bodies, which 2026-era servers use for every answer: the
+    SDK reads them whole. SSE streams are capped per event by the SDK's EventSource instead, since one
+    stream carries many messages. ``refused`` hears why first: the SDK reports only "connection closed" to
+    the call whose answer was refused."""
+
+    async def hook(response: httpx2.Response) -> None:
+        if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
+            return
+        where = str(response.request.url.copy_with(query=None, fragment=None))
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await response.aclose()
+            refused(_too_large(limit, where))
+            raise MessageTooLarge(_too_large(limit, where))
+        response.stream = _CappedBody(response.stream, limit, where, refused)
+
+    return hook
 
 
 class TransportUnsupported(Exception):
@@ -146,6 +199,8 @@ class Connection:
     lost_reason: str | None = None
     transport_error: anyio.Event = field(default_factory=anyio.Event)
     last_transport_error: str | None = None
+    refused_message: str | None = None
+    """Why the host refused a message the server sent (over the size limit): the cause of any call it ends."""
 
     def mark_lost(self, reason: str) -> None:
         if not self.lost.is_set():
@@ -154,6 +209,11 @@ class Connection:
 
     def note_transport_error(self, error: Exception) -> None:
         self.last_transport_error = describe_error(error)
+        if any(isinstance(leaf, MessageTooLarge | httpx2.SSEError) for leaf in leaf_errors(error)):
+            self.refused_message = self.last_transport_error
+
+    def note_refused(self, words: str) -> None:
+        self.refused_message = words
         # Wakes the supervisor's health check: a failed POST may mean the server is gone.
         self.transport_error.set()
 
@@ -230,6 +290,7 @@ async def open_connection(
     observations: HttpObservations | None = None,
     auth: httpx2.Auth | None = None,
     elicitation: Any | None = None,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> AsyncIterator[Connection]:
     """Connect to ``server`` over ``transport`` and complete the MCP handshake.
 
@@ -261,10 +322,15 @@ async def open_connection(
             http_client = httpx2.AsyncClient(
                 auth=auth,
                 timeout=httpx2.Timeout(30.0, read=300.0),
-                event_hooks={"response": [observations.on_response]},
+                event_hooks={
+                    "response": [
+                        observations.on_response,
+                        bound_bodies(max_event_bytes, connection.note_refused),
+                    ]
+                },
             )
             inner = streamable_http_client(
-                server.url, http_client=http_client, max_sse_event_size=MAX_SSE_EVENT_BYTES
+                server.url, http_client=http_client, max_sse_event_size=max_event_bytes
             )
         else:
 
@@ -277,7 +343,12 @@ async def open_connection(
                     headers=headers,
                     timeout=timeout or httpx2.Timeout(30.0, read=300.0),
                     auth=auth,
-                    event_hooks={"response": [observations.on_response]},
+                    event_hooks={
+                        "response": [
+                            observations.on_response,
+                            bound_bodies(max_event_bytes, connection.note_refused),
+                        ]
+                    },
                 )
 
             inner = sse_client(_sse_url(server.url), auth=auth, httpx_client_factory=factory)
@@ -388,6 +459,13 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(first, httpx2.ReadError | httpx2.WriteError | httpx2.RemoteProtocolError):
         detail = str(first).strip()
         return f"the connection to the server broke ({type(first).__name__}{': ' + detail if detail else ''})"
+    if isinstance(first, MessageTooLarge):
+        return f"{first}; raise the limit in the configuration if such messages are expected"
+    if isinstance(first, httpx2.SSEError) and "byte limit" in str(first):
+        return (
+            f"the server sent a message larger than the limit ({first}); "
+            "raise limits.max_event_mib in the configuration if it is expected"
+        )
     if isinstance(first, httpx2.HTTPStatusError):
         return f"HTTP {first.response.status_code} from {first.request.url}"
     if isinstance(first, MCPError):
