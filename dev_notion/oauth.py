@@ -230,7 +230,7 @@ class DevAuthProvider:
         self.grants[refresh.token] = grant
         grant.current = refresh.token
         self.issued += [access.token, refresh.token]
-        _append_to_issued_log(access.token, refresh.token)
+        _append_to_issued_log(self.base_url, access.token, refresh.token)
         self.stats.token_issues += 1
         return NotionTokenResponse(
             access_token=access.token,
@@ -361,10 +361,10 @@ button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem;border-radius:6p
         return RedirectResponse(target, status_code=302)
 
 
-def _append_to_issued_log(*tokens: str) -> None:
+def _append_to_issued_log(issuer: str, *tokens: str) -> None:
     # The test suite scans everything it saw for tokens; servers come and go (killed, restarted), so every
-    # value issued is appended to a file that outlives them.
+    # value issued is appended, with the origin it was issued at, to a file that outlives them.
     path = os.environ.get("DEV_NOTION_ISSUED_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as log:
-            log.write("".join(token + "\n" for token in tokens))
+            log.write("".join(f"{token}\t{issuer}\n" for token in tokens))

@@ -13,6 +13,7 @@ the authorization server, the consent page, and ``/_admin/`` knobs for tests:
     POST /_admin/auto-approve     {"on": true}            /authorize approves without the consent page
     POST /_admin/token-delay      {"ms": 30000, "when": "before"|"after"}   hold refresh answers (ms 0 releases)
     POST /_admin/refresh-rotation {"mode": "notion"|"strict"}   how refresh tokens rotate (see dev_notion.oauth)
+    POST /_admin/discovery-delay  {"ms": 2000}            hold /.well-known/ answers (a slow sign-in start)
     GET  /_admin/stats                                    counters: OAuth events and calls per tool
     GET  /_admin/pages?title=…                            pages whose title contains the text
     GET  /_admin/issued-tokens                            every token value issued (to scan for leaks)
@@ -49,6 +50,7 @@ EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_h
 @dataclass
 class Knobs:
     slow_ms: int = 0
+    discovery_delay_ms: int = 0
     rate_limited_calls: int = 0
     retry_after_seconds: float = 1.0
     calls: Counter[str] = field(default_factory=Counter)
@@ -260,6 +262,8 @@ def build_app(
             provider.forget_clients()
         elif name == "slow":
             knobs.slow_ms = int(body.get("ms", 0))
+        elif name == "discovery-delay":
+            knobs.discovery_delay_ms = int(body.get("ms", 0))
         elif name == "rate-limit":
             knobs.rate_limited_calls = int(body.get("calls", 1))
             knobs.retry_after_seconds = float(body.get("retry_after_seconds", 1))
@@ -295,6 +299,7 @@ def build_app(
     app.state.provider = provider
     app.add_middleware(_PublicClientRevocation)
     app.add_middleware(_TokenEndpoint, provider=provider)
+    app.add_middleware(_SlowDiscovery, knobs=knobs)
     return app
 
 
@@ -384,6 +389,23 @@ async def _wait(release: asyncio.Event, ms: int, disconnect: Any = None) -> bool
     for task in pending:
         task.cancel()
     return gone is not None and gone in done and gone.result().get("type") == "http.disconnect"
+
+
+class _SlowDiscovery:
+    """The ``discovery-delay`` knob: metadata answers wait, so a test can act while a sign-in is starting."""
+
+    def __init__(self, app: Any, knobs: Knobs) -> None:
+        self.app = app
+        self.knobs = knobs
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith("/.well-known/")
+            and self.knobs.discovery_delay_ms
+        ):
+            await asyncio.sleep(self.knobs.discovery_delay_ms / 1000)
+        await self.app(scope, receive, send)
 
 
 class _PublicClientRevocation:
