@@ -8,10 +8,15 @@ issued value found fails the run, naming where it was found but never printing t
 
 Searching is by the server's token shape and then by membership in the issued set, so it stays fast on large
 browser profiles and a token-shaped string made up by a test is not mistaken for a leak.
+
+Tokens must also never be *sent* anywhere but where they were issued: every Python process the run starts
+records its outgoing HTTP requests (tests/support/http_audit, on PYTHONPATH while the tests run), and a token
+seen in a request to any origin other than the one that issued it is a leak too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +31,8 @@ from host.client import HostProcess
 
 TOKEN_SHAPE = re.compile(rb"ntn_(?:at|rt)_[A-Za-z0-9_-]{32}")
 ENV = "DEV_NOTION_ISSUED_LOG"
+AUDIT_ENV = "NOTION_BRIDGE_TEST_HTTP_AUDIT"
+AUDIT_HOOK = Path(__file__).parent / "http_audit"
 
 
 @dataclass
@@ -39,6 +46,7 @@ class _Watched:
 @dataclass
 class TokenScan:
     issued_log: Path
+    audit_folder: Path
     hosts: list[_Watched] = field(default_factory=list)
     found: dict[bytes, set[str]] = field(default_factory=dict)
     """Token-shaped values seen, and where; compared with the issued set at the end."""
@@ -92,18 +100,42 @@ class TokenScan:
         if text:
             self._look(text.encode(), f"the report of {report.nodeid}")
 
-    def issued(self) -> set[bytes]:
+    def issued_at(self) -> dict[bytes, str]:
+        """Every token value the servers issued, and the origin that issued it."""
         if not self.issued_log.exists():
-            return set()
-        return set(self.issued_log.read_bytes().split())
+            return {}
+        pairs = (line.split(b"\t") for line in self.issued_log.read_bytes().splitlines() if line)
+        return {p[0]: (p[1].decode() if len(p) > 1 else "") for p in pairs}
+
+    def issued(self) -> set[bytes]:
+        return set(self.issued_at())
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every outgoing HTTP request the run's processes recorded (origin and token hashes)."""
+        records = []
+        for path in sorted(self.audit_folder.glob("*.jsonl")):
+            records += [json.loads(line) for line in path.read_text().splitlines() if line]
+        return records
+
+    def sent_elsewhere(self) -> dict[str, set[str]]:
+        """Tokens seen in a request to an origin other than the one that issued them."""
+        by_hash = {hashlib.sha256(v).hexdigest(): origin for v, origin in self.issued_at().items()}
+        wrong: dict[str, set[str]] = {}
+        for record in self.requests():
+            for digest in record["tokens"]:
+                issuer = by_hash.get(digest)
+                if issuer is not None and record["origin"] != issuer.lower():
+                    wrong.setdefault(f"token {digest[:8]}", set()).add(f"a request to {record['origin']}")
+        return wrong
 
     def leaks(self) -> dict[str, set[str]]:
         issued = self.issued()
-        return {
+        found = {
             f"token #{index}": places
             for index, (value, places) in enumerate(sorted(self.found.items()), 1)
             if value in issued
         }
+        return {**found, **self.sent_elsewhere()}
 
 
 _scan: TokenScan | None = None
@@ -112,8 +144,13 @@ _scan: TokenScan | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _scan
     folder = Path(tempfile.mkdtemp(prefix="issued-tokens-"))
-    _scan = TokenScan(folder / "issued.txt")
+    (folder / "requests").mkdir()
+    _scan = TokenScan(folder / "issued.txt", folder / "requests")
     os.environ[ENV] = str(_scan.issued_log)
+    os.environ[AUDIT_ENV] = str(_scan.audit_folder)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(AUDIT_HOOK), os.environ.get("PYTHONPATH", "")) if p
+    )
     original_init = HostProcess.__init__
 
     def watched_init(self: HostProcess, *args: Any, **kwargs: Any) -> None:
@@ -151,19 +188,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _scan is not None:
-        _scan.issued_log.unlink(missing_ok=True)
-        _scan.issued_log.parent.rmdir()
+        import shutil
+
+        shutil.rmtree(_scan.issued_log.parent, ignore_errors=True)
         os.environ.pop(ENV, None)
+        os.environ.pop(AUDIT_ENV, None)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _scan is None:
         return
     leaks = _scan.leaks()
+    requests = _scan.requests()
     summary = (
         f"token scan: {len(_scan.issued())} token values issued; searched {_scan.frames} frames from "
-        f"{_scan.host_count} hosts, {_scan.files} files ({_scan.bytes_read / 2**20:.1f} MiB) and "
-        f"{_scan.reports} test reports: {len(leaks)} leaked"
+        f"{_scan.host_count} hosts, {_scan.files} files ({_scan.bytes_read / 2**20:.1f} MiB), "
+        f"{_scan.reports} test reports and {len(requests)} outgoing HTTP requests "
+        f"({sum(1 for r in requests if r['tokens'])} carrying tokens): {len(leaks)} leaked"
     )
     terminalreporter.write_sep("=", summary, red=bool(leaks), green=not leaks)
     for name, places in leaks.items():
