@@ -27,6 +27,7 @@ from host import EXTENSION_ID, HOST_NAME, PROTOCOL_VERSION, __version__
 from installer import browsers as b
 from installer import launcher as launchers
 from installer import manifest as manifests
+from installer import trust
 from installer.errors import InstallError
 from installer.install import Options, Plan, base_dir, plan, record_path, using_home
 from installer.record import Entry, Record
@@ -61,7 +62,11 @@ class Site:
     profile: Path | None = None
 
 
-def run_doctor(env: b.Environment, options: Options, registry: Registry | None = None) -> list[Check]:
+def run_doctor(
+    env: b.Environment,
+    options: Options,
+    registry: Registry | None = None,
+) -> list[Check]:
     with using_home(options.home, strict=False):
         config_check, config = check_config()
         allowed = set(config.allowed_extension_ids) if config is not None else set()
@@ -126,7 +131,10 @@ def _sites(options: Options, planned: Plan, record: Record) -> dict[Path, Site]:
 
 
 def check_installation(
-    env: b.Environment, options: Options, registry: Registry | None, allowed_ids: set[str]
+    env: b.Environment,
+    options: Options,
+    registry: Registry | None,
+    allowed_ids: set[str],
 ) -> list[Check]:
     checks: list[Check] = []
     base = base_dir(env, system=options.system)
@@ -158,8 +166,41 @@ def check_installation(
         if launcher is None or launcher in hellos:
             continue
         hellos[launcher] = None
+        if options.system and env.platform != "win32" and site.flatpak_id is None:
+            folders = [str(s.manifest.parent) for s in sites.values() if s.registry_key is None]
+            checks.append(check_who_can_change(env, launcher, folders))
         checks += check_launcher(env, launcher, site.label, flatpak_id=site.flatpak_id)
     return checks
+
+
+WHO_CAN_CHANGE = "machine-wide: who can change it"
+
+
+def check_who_can_change(env: b.Environment, launcher: Path, manifest_dirs: list[str]) -> Check:
+    """The check ``install --system`` refuses on (Linux, macOS): only root can change what it runs."""
+    try:
+        spec = launchers.parse(launcher.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        spec = None
+    runtime = env.runtime
+    unknown = ""
+    if runtime is None and spec is not None:
+        if spec.interpreter == sys.executable:
+            runtime = trust.Runtime.current()
+        elif trust.problems(env.files, [trust.Dependency(spec.interpreter, trust.INTERPRETER, code=True)]):
+            runtime = trust.Runtime(spec.interpreter, ())  # named below; not run to ask where its code is
+        else:
+            runtime = trust.Runtime.of(spec.interpreter, cwd=str(launcher.parent), env=_browser_env({}))
+            if runtime is None:
+                runtime = trust.Runtime(spec.interpreter, ())
+                unknown = f"; {spec.interpreter} did not say where its code is, so that was not checked"
+    found = trust.problems(env.files, trust.dependencies(runtime, str(launcher), manifest_dirs))
+    if found:
+        return Check(WHO_CAN_CHANGE, "fail", "; ".join(trust.summary(found)), trust.fixes(found))
+    what = "the launcher's folder and the manifest folders"
+    if runtime is not None:
+        what = f"{what}, {runtime.interpreter}" + (" and the code it loads" if runtime.code else "")
+    return Check(WHO_CAN_CHANGE, "warn" if unknown else "ok", f"only root can change {what}{unknown}")
 
 
 def check_site(

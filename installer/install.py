@@ -18,7 +18,7 @@ from typing import Literal
 from host import HOST_NAME
 from installer import browsers as b
 from installer import launcher as launchers
-from installer import manifest
+from installer import manifest, trust
 from installer.errors import InstallError
 from installer.record import Entry, Record, sha256
 from installer.registry import Registry, parent_keys
@@ -232,6 +232,15 @@ def _plan_posix(
             )
 
 
+def system_dependencies(env: b.Environment, targets: list[Target]) -> list[trust.Dependency]:
+    """What a machine-wide install on Linux or macOS makes every user's browser run, and where it is read from."""
+    runtime = env.runtime or trust.Runtime.current()
+    launchers_ = list(dict.fromkeys(str(t.launcher) for t in targets))
+    folders = list(dict.fromkeys(str(t.manifest.parent) for t in targets))
+    found = [dep for launcher in launchers_ for dep in trust.dependencies(runtime, launcher, folders)]
+    return list(dict.fromkeys(found))
+
+
 def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:
     """Write ``text`` unless the file already holds it with ``mode``; folders created on the way are recorded."""
     from host.atomic import write_atomic
@@ -253,7 +262,11 @@ def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:
     return True
 
 
-def install(env: b.Environment, options: Options, registry: Registry | None = None) -> list[str]:
+def install(
+    env: b.Environment,
+    options: Options,
+    registry: Registry | None = None,
+) -> list[str]:
     """Write everything; returns one line per thing written (or found already in place), for the person."""
     for ext_id in options.extension_ids:
         if not manifest.is_extension_id(ext_id):
@@ -267,6 +280,10 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
         result = plan(env, options, base=base)
         if not result.targets:
             raise InstallError("nothing was installed: " + "; ".join([*result.problems, *result.notes]))
+        if options.system and env.platform != "win32":
+            found = trust.problems(env.files, system_dependencies(env, result.targets))
+            if found:
+                raise InstallError(trust.refusal(found))
         lines = [f"note: {note}" for note in [*result.problems, *result.notes]]
         if options.extension_ids:
             from host import config as config_store

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from host import EXTENSION_ID, HOST_NAME
 from host.client import write_config
 from installer import browsers as b
-from installer import doctor
+from installer import doctor, trust
 from installer import launcher as launchers
 from installer.doctor import Check, run_doctor
 from installer.errors import InstallError
@@ -26,6 +27,7 @@ from installer.install import Options, install, plan
 from installer.registry import MemoryRegistry
 from installer.uninstall import uninstall
 
+OTHER_ID = "abcdefghijklmnopabcdefghijklmnop"
 ADA_MAC = b.Environment(platform="darwin", home=Path("/Users/ada"))
 ADA_LINUX = b.Environment(platform="linux", home=Path("/home/ada"))
 
@@ -277,8 +279,14 @@ def test_a_flatpak_browser_gets_a_launcher_inside_its_sandbox(linux, host_home):
     assert list(app.rglob("*")) == [], "the Flatpak's folder is as it was"
 
 
+def all_roots(env: b.Environment) -> b.Environment:
+    """The machine as far as writing goes, but with every path the launcher depends on owned by root and
+    writable by nobody else, whatever this checkout and Python look like (tests below check the check)."""
+    return replace(env, files=trust.MemoryFiles())
+
+
 def test_machine_wide_on_linux_writes_under_etc_and_says_what_it_cannot(linux, host_home):
-    lines = install(linux, Options(browsers=["chromium", "brave"], system=True, home=host_home))
+    lines = install(all_roots(linux), Options(browsers=["chromium", "brave"], system=True, home=host_home))
     manifest = linux.root / "etc" / "chromium" / "native-messaging-hosts" / f"{HOST_NAME}.json"
     launcher = (
         linux.root / "usr" / "local" / "lib" / "notion-mcp-bridge" / "native-host" / "notion-bridge-host"
@@ -302,7 +310,7 @@ def test_machine_wide_without_permission_says_how(linux, host_home, monkeypatch)
 
     monkeypatch.setattr("host.atomic.write_atomic", denied)
     with pytest.raises(InstallError, match=r"run it as root \(sudo notion-bridge install --system\)"):
-        install(linux, Options(browsers=["chrome"], system=True, home=host_home))
+        install(all_roots(linux), Options(browsers=["chrome"], system=True, home=host_home))
 
 
 def test_options_that_cannot_go_together_are_refused(linux, host_home, tmp_path):
@@ -313,6 +321,153 @@ def test_options_that_cannot_go_together_are_refused(linux, host_home, tmp_path)
     ]:
         with pytest.raises(InstallError, match=message):
             install(linux, Options(**{**options.__dict__, "home": host_home}))
+
+
+# --- machine-wide: who can change what every user's browser runs (faked owners and modes) ------------------------
+
+ADA, BOB, ADMIN, STAFF = 501, 502, 80, 50
+VENV = "/opt/notion-mcp-bridge"
+MAC_LAUNCHER = "/Library/Application Support/notion-mcp-bridge/native-host/notion-bridge-host"
+CHROME_MAC = "/Library/Google/Chrome/NativeMessagingHosts"
+
+
+def mac(**kwargs) -> trust.MemoryFiles:
+    """A Mac where root owns the system folders, ada (an admin) owns Homebrew, and a root-owned virtualenv
+    uses Apple's Python."""
+    files = trust.MemoryFiles(
+        users={0: "root", ADA: "ada", BOB: "bob"},
+        groups={0: "wheel", ADMIN: "admin", STAFF: "staff"},
+        **kwargs,
+    )
+    files.dir("/Library/Google/Chrome/NativeMessagingHosts").dir("/Library/Application Support", gid=ADMIN)
+    files.file("/usr/bin/python3", 0o755)
+    files.dir(f"{VENV}/bin").link(f"{VENV}/bin/python", "python3").link(
+        f"{VENV}/bin/python3", "/usr/bin/python3"
+    )
+    files.file(f"{VENV}/lib/python3.9/site-packages/host/__init__.py")
+    files.file(f"{VENV}/lib/python3.9/site-packages/distutils-precedence.pth")
+    files.file("/usr/lib/python3.9/os.py")
+    files.dir("/opt/homebrew", uid=ADA, gid=ADMIN).dir("/opt/homebrew/bin", uid=ADA, gid=ADMIN)
+    files.link("/opt/homebrew/bin/python3", "../Cellar/python@3.12/3.12.4/bin/python3.12", uid=ADA)
+    files.file("/opt/homebrew/Cellar/python@3.12/3.12.4/bin/python3.12", 0o755, uid=ADA, gid=ADMIN)
+    files.dir("/tmp", 0o1777)
+    return files
+
+
+def venv_runtime(interpreter: str = f"{VENV}/bin/python") -> trust.Runtime:
+    return trust.Runtime(interpreter, ("/usr/lib/python3.9", f"{VENV}/lib/python3.9/site-packages"))
+
+
+def check(files: trust.Files, runtime: trust.Runtime, launcher: str = MAC_LAUNCHER) -> dict[str, str]:
+    found = trust.problems(files, trust.dependencies(runtime, launcher, [CHROME_MAC]))
+    return {p.path: p.reason for p in found}
+
+
+def test_a_root_owned_virtualenv_passes_through_its_links():
+    assert check(mac(), venv_runtime()) == {}
+
+
+def test_homebrew_python_is_refused_because_its_owner_could_change_it():
+    files = mac()
+    files.link(f"{VENV}/bin/python3", "/opt/homebrew/bin/python3")
+    found = check(files, venv_runtime())
+    assert found["/opt/homebrew"] == "can be changed by ada (its owner)"
+    assert (
+        found["/opt/homebrew/Cellar/python@3.12/3.12.4/bin/python3.12"] == "can be changed by ada (its owner)"
+    )
+    assert f"{VENV}/bin" not in found, "the link's own folder is root's"
+
+
+def test_a_folder_the_admin_group_can_write_is_refused():
+    files = mac()
+    framework = "/Library/Frameworks/Python.framework/Versions/3.12"
+    files.dir(framework, 0o775, gid=ADMIN).file(f"{framework}/bin/python3.12", 0o775, gid=ADMIN)
+    found = check(files, venv_runtime(f"{framework}/bin/python3.12"))
+    assert found == {
+        framework: "can be changed by group admin",
+        f"{framework}/bin/python3.12": "can be changed by group admin",
+    }
+
+
+def test_debians_group_writable_dist_packages_is_refused():
+    files = mac(installer_uid=0)
+    files.file("/usr/bin/python3.11", 0o755).dir("/usr/local/lib/python3.11/dist-packages", 0o2775, gid=STAFF)
+    files.file("/usr/local/lib/python3.11/dist-packages/requests/__init__.py", gid=STAFF)
+    runtime = trust.Runtime("/usr/bin/python3.11", ("/usr/local/lib/python3.11/dist-packages",))
+    found = trust.problems(files, trust.dependencies(runtime, "/usr/local/lib/nmb/native-host/x", []))
+    assert [(p.path, p.reason, p.code) for p in found] == [
+        ("/usr/local/lib/python3.11/dist-packages", "can be changed by group staff", True)
+    ], "named once: what is inside a folder others can change is not listed one by one"
+
+
+def test_one_writable_file_deep_in_site_packages_is_named():
+    files = mac()
+    pth = f"{VENV}/lib/python3.9/site-packages/evil.pth"
+    files.file(pth, 0o666)
+    files.dir(f"{VENV}/lib/python3.9/site-packages/plugin", uid=BOB).file(
+        f"{VENV}/lib/python3.9/site-packages/plugin/x.py", uid=BOB
+    )
+    assert check(files, venv_runtime()) == {
+        pth: "can be changed by group wheel and every user",
+        f"{VENV}/lib/python3.9/site-packages/plugin": "can be changed by bob (its owner)",
+    }
+
+
+def test_a_sticky_folder_protects_only_what_root_owns_in_it():
+    files = mac()
+    files.dir("/tmp/venv/bin").file("/tmp/venv/bin/python", 0o755)
+    assert check(files, trust.Runtime("/tmp/venv/bin/python", ())) == {}, (
+        "root's folder in /tmp: nobody can swap it"
+    )
+
+    files.dir("/tmp/venv", uid=BOB)
+    found = check(files, trust.Runtime("/tmp/venv/bin/python", ()))
+    assert found == {
+        "/tmp": "can be changed by group wheel and every user",
+        "/tmp/venv": "can be changed by bob (its owner)",
+    }
+
+    found = check(
+        files, trust.Runtime(f"{VENV}/bin/python", ()), launcher="/tmp/not-yet/native-host/launcher"
+    )
+    assert found == {"/tmp": "can be changed by group wheel and every user"}, (
+        "anyone can create a missing folder first"
+    )
+
+
+def test_the_installing_user_is_trusted_but_nobody_else():
+    files = mac(installer_uid=ADA)
+    files.link(f"{VENV}/bin/python3", "/opt/homebrew/bin/python3")
+    assert check(files, venv_runtime()) == {}
+    files.dir("/opt/homebrew/bin", uid=BOB)
+    assert check(files, venv_runtime()) == {"/opt/homebrew/bin": "can be changed by bob (its owner)"}
+
+
+def test_a_link_loop_ends():
+    files = mac()
+    files.link("/opt/loop/a", "b").link("/opt/loop/b", "a")
+    assert check(files, trust.Runtime("/opt/loop/a", ())) == {}
+
+
+def test_install_system_on_macos_refuses_before_writing_anything(tmp_path, host_home):
+    files = mac()
+    files.link(f"{VENV}/bin/python3", "/opt/homebrew/bin/python3")
+    env = b.Environment(
+        platform="darwin", home=tmp_path / "home", root=tmp_path / "root", files=files, runtime=venv_runtime()
+    )
+    options = Options(browsers=["chrome"], system=True, home=host_home, extension_ids=[OTHER_ID])
+    with pytest.raises(InstallError) as refused:
+        install(env, options)
+    message = str(refused.value)
+    assert (
+        "/opt/homebrew (the Python interpreter the launcher runs): can be changed by ada (its owner)"
+        in message
+    )
+    assert (
+        "sudo python3 -m venv /opt/notion-mcp-bridge && sudo /opt/notion-mcp-bridge/bin/pip install"
+        in message
+    )
+    assert not (tmp_path / "root").exists() and not (host_home / "config").exists(), "nothing was written"
 
 
 # --- the launcher and the template ---------------------------------------------------------------------------------
