@@ -28,8 +28,9 @@ from installer import browsers as b
 from installer import launcher as launchers
 from installer import manifest as manifests
 from installer import trust
+from installer.acl import FolderAcl
 from installer.errors import InstallError
-from installer.install import Options, Plan, base_dir, plan, record_path, using_home
+from installer.install import Options, Plan, base_dir, is_link, plan, record_path, using_home
 from installer.record import Entry, Record
 from installer.registry import Registry
 
@@ -66,11 +67,12 @@ def run_doctor(
     env: b.Environment,
     options: Options,
     registry: Registry | None = None,
+    acl: FolderAcl | None = None,
 ) -> list[Check]:
     with using_home(options.home, strict=False):
         config_check, config = check_config()
         allowed = set(config.allowed_extension_ids) if config is not None else set()
-        checks = check_installation(env, options, registry, allowed)
+        checks = check_installation(env, options, registry, allowed, acl)
         checks.append(check_keychain())
         checks.append(config_check)
         checks += check_servers(config, env.platform)
@@ -135,9 +137,12 @@ def check_installation(
     options: Options,
     registry: Registry | None,
     allowed_ids: set[str],
+    acl: FolderAcl | None = None,
 ) -> list[Check]:
     checks: list[Check] = []
     base = base_dir(env, system=options.system)
+    if options.system and env.platform == "win32" and acl is not None and base.exists():
+        checks.append(check_program_data(base, acl))
     try:
         record = Record.load(record_path(base))
     except InstallError as exc:
@@ -201,6 +206,28 @@ def check_who_can_change(env: b.Environment, launcher: Path, manifest_dirs: list
     if runtime is not None:
         what = f"{what}, {runtime.interpreter}" + (" and the code it loads" if runtime.code else "")
     return Check(WHO_CAN_CHANGE, "warn" if unknown else "ok", f"only root can change {what}{unknown}")
+
+
+def check_program_data(base: Path, acl: FolderAcl) -> Check:
+    """Windows: the machine-wide folder is an administrators-only one, as install makes it."""
+    name = WHO_CAN_CHANGE
+    fix = (
+        f'from an administrator prompt, look at what is in {base} and remove it (rd /s /q "{base}"), then run '
+        "`notion-bridge install --system` again"
+    )
+    if is_link(base):
+        return Check(name, "fail", f"{base} is a link or junction to another folder", fix)
+    try:
+        who = acl.writers(base)
+    except OSError as exc:
+        return Check(
+            name, "warn", f"cannot read the permissions of {base} ({exc})", "run doctor as administrator"
+        )
+    if who:
+        return Check(
+            name, "fail", f"{' and '.join(who)} can change {base}, and with it what every browser runs", fix
+        )
+    return Check(name, "ok", f"only Administrators and SYSTEM can change {base}")
 
 
 def check_site(

@@ -18,9 +18,10 @@ import pytest
 
 from host import EXTENSION_ID, HOST_NAME
 from host.client import write_config
+from installer import acl, doctor, trust
 from installer import browsers as b
-from installer import doctor, trust
 from installer import launcher as launchers
+from installer.acl import MemoryAcl
 from installer.doctor import Check, run_doctor
 from installer.errors import InstallError
 from installer.install import Options, install, plan
@@ -210,7 +211,7 @@ def test_windows_uninstall_leaves_a_key_someone_else_took_over(windows, host_hom
 
 def test_windows_machine_wide_uses_hklm_and_program_data(windows, host_home):
     registry = MemoryRegistry()
-    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry)
+    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, MemoryAcl())
     value = registry.get_default(key_of("chrome", system=True))
     assert value is not None and Path(value).is_relative_to(windows.program_data_dir / "notion-mcp-bridge")
     assert (windows.program_data_dir / "notion-mcp-bridge" / "install-record.json").exists()
@@ -468,6 +469,116 @@ def test_install_system_on_macos_refuses_before_writing_anything(tmp_path, host_
         in message
     )
     assert not (tmp_path / "root").exists() and not (host_home / "config").exists(), "nothing was written"
+
+
+# --- Windows: the machine-wide folder under %ProgramData% ---------------------------------------------------------
+
+USER_SID = "S-1-5-21-1004336348-1177238915-682003330-1001"
+
+
+def program_data_base(env: b.Environment) -> Path:
+    return env.program_data_dir / "notion-mcp-bridge"
+
+
+def test_windows_machine_wide_folder_is_made_for_administrators_only(windows, host_home):
+    registry, folders = MemoryRegistry(), MemoryAcl()
+    lines = install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, folders)
+    base = program_data_base(windows)
+    assert folders.calls == [
+        ("icacls", str(base), "/setowner", "*S-1-5-32-544"),
+        (
+            "icacls", str(base), "/inheritance:r", "/grant:r",
+            "*S-1-5-32-544:(OI)(CI)F", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-545:(OI)(CI)RX",
+        ),
+    ]  # fmt: skip
+    assert f"made {base}: only Administrators and SYSTEM can change it, Users can read and run it" in lines
+    assert folders.writers(base) == []
+    checks = {c.name: c for c in run_doctor(windows, Options(system=True, home=host_home), registry, folders)}
+    assert checks["machine-wide: who can change it"].status == "ok"
+
+    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, folders)
+    assert len(folders.calls) == 2, "an admin-only folder is kept as it is"
+    folders.folders[str(base)] = acl.inherited_program_data(acl.ADMINISTRATORS)
+    checks = {c.name: c for c in run_doctor(windows, Options(system=True, home=host_home), registry, folders)}
+    assert checks["machine-wide: who can change it"].status == "fail"
+    assert checks["machine-wide: who can change it"].detail.startswith("Users can change")
+    uninstall(windows, Options(system=True, home=host_home), registry)
+    assert not base.exists()
+
+
+@pytest.mark.parametrize(
+    ("owner_and_rules", "who"),
+    [
+        (acl.inherited_program_data(acl.ADMINISTRATORS), "Users"),
+        (
+            acl.inherited_program_data(USER_SID),
+            f"{USER_SID} (its owner, who can change its permissions) and Users",
+        ),
+    ],
+)
+def test_windows_refuses_a_program_data_folder_others_can_change(windows, host_home, owner_and_rules, who):
+    base = program_data_base(windows)
+    base.mkdir(parents=True)
+    (base / "planted.cmd").write_text("@echo off\r\n")
+    registry, folders = MemoryRegistry(), MemoryAcl(folders={str(base): owner_and_rules})
+    with pytest.raises(InstallError) as refused:
+        install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, folders)
+    assert str(refused.value).startswith(f"{base} already exists and {who} can change it")
+    assert f'remove it (rd /s /q "{base}"' in str(refused.value)
+    assert folders.calls == [] and registry.keys == {}
+    assert sorted(p.name for p in base.iterdir()) == ["planted.cmd"], "refused, not fixed: nothing written"
+
+
+def test_windows_refuses_a_program_data_folder_that_is_a_link(windows, host_home, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    windows.program_data_dir.mkdir()
+    program_data_base(windows).symlink_to(elsewhere)
+    with pytest.raises(InstallError, match="is a link or junction to another folder"):
+        install(
+            windows, Options(browsers=["chrome"], system=True, home=host_home), MemoryRegistry(), MemoryAcl()
+        )
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_windows_without_admin_rights_leaves_no_folder_behind(windows, host_home):
+    class Refusing(MemoryAcl):
+        def restrict(self, folder: Path) -> None:
+            raise OSError("icacls /setowner failed: Access is denied.")
+
+    with pytest.raises(InstallError, match="run it from an administrator prompt"):
+        install(
+            windows, Options(browsers=["chrome"], system=True, home=host_home), MemoryRegistry(), Refusing()
+        )
+    assert not program_data_base(windows).exists()
+
+
+def test_windows_refuses_what_slipped_in_before_the_acl_was_set(windows, host_home):
+    class Raced(MemoryAcl):
+        def restrict(self, folder: Path) -> None:
+            (folder / "native-host").mkdir()  # a user's, made while the folder still had the inherited ACL
+            super().restrict(folder)
+
+    with pytest.raises(InstallError, match="it already holds native-host"):
+        install(windows, Options(browsers=["chrome"], system=True, home=host_home), MemoryRegistry(), Raced())
+
+
+def test_windows_acl_writers_reads_rights_as_windows_does():
+    full, read_execute = 0x1F01FF, 0x1200A9
+    admin_only = [
+        acl.Rule(acl.ADMINISTRATORS, full),
+        acl.Rule(acl.SYSTEM, full),
+        acl.Rule(acl.USERS, read_execute),
+    ]
+    assert acl.writers(acl.ADMINISTRATORS, admin_only) == []
+    assert acl.writers(acl.SYSTEM, [*admin_only, acl.Rule("S-1-3-0", 0x10000000)]) == [], (
+        "CREATOR OWNER: an admin"
+    )
+    assert acl.writers(acl.ADMINISTRATORS, [acl.Rule("S-1-1-0", 0x40000000)]) == ["Everyone"], "generic write"
+    assert acl.writers(acl.ADMINISTRATORS, [acl.Rule("S-1-5-11", 0x40000)]) == ["Authenticated Users"], (
+        "WRITE_DAC"
+    )
+    assert acl.writers(acl.ADMINISTRATORS, [acl.Rule(acl.USERS, full, allow=False)]) == []
 
 
 # --- the launcher and the template ---------------------------------------------------------------------------------
