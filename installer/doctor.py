@@ -397,13 +397,21 @@ def check_flatpak_permission(env: b.Environment, flatpak_id: str, label: str) ->
             except OSError:
                 continue
             if re.search(r"^org\.freedesktop\.Flatpak=(talk|own)\s*$", text, re.MULTILINE):
-                return Check(name, "ok", f"{flatpak_id} may use flatpak-spawn --host ({file})")
+                return Check(
+                    name,
+                    "ok",
+                    f"{flatpak_id} may use flatpak-spawn --host ({file}), which also lets anything in its sandbox "
+                    "run any command on this computer as you",
+                )
     return Check(
         name,
         "warn",
         f"no override lets {flatpak_id} talk to org.freedesktop.Flatpak, so flatpak-spawn --host will be refused "
         "unless the app itself asks for it",
-        f"run `flatpak override --user --talk-name=org.freedesktop.Flatpak {flatpak_id}`, then restart the browser",
+        f"run `flatpak override --user --talk-name=org.freedesktop.Flatpak {flatpak_id}`, then restart the "
+        "browser; know that this lets anything running in the browser's sandbox run any command on this "
+        "computer as you, so the sandbox no longer protects you from the browser (native messaging from a "
+        "Flatpak browser needs it)",
     )
 
 

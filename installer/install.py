@@ -227,10 +227,7 @@ def _plan_posix(
                     flatpak_id=browser.flatpak_id,
                 )
             )
-            result.notes.append(
-                f"{browser.name} from Flatpak starts the host through flatpak-spawn --host, which it may only "
-                f"do after: flatpak override --user --talk-name=org.freedesktop.Flatpak {browser.flatpak_id}"
-            )
+            result.notes.append(flatpak_note(browser.name, browser.flatpak_id))
 
 
 def system_dependencies(env: b.Environment, targets: list[Target]) -> list[trust.Dependency]:
@@ -316,6 +313,19 @@ def make_admin_only_folder(base: Path, acl: FolderAcl, record: Record) -> list[s
             "remove it from an administrator prompt and install again"
         )
     return [f"made {base}: only Administrators and SYSTEM can change it, Users can read and run it"]
+
+
+def flatpak_note(browser_name: str, app_id: str) -> str:
+    """What the one permission a Flatpak browser needs actually grants, said before anyone grants it."""
+    return (
+        f"{browser_name} from Flatpak can start the host only outside its sandbox, through flatpak-spawn "
+        f"--host, and only after: flatpak override --user --talk-name=org.freedesktop.Flatpak {app_id}. "
+        f"Know what that grants: anything running inside {browser_name}'s sandbox may then run any command on "
+        "this computer as you, outside the sandbox, so the sandbox no longer protects you from the browser. "
+        "Native messaging from a Flatpak browser to a host installed on the system needs exactly that (the "
+        "narrower xdg-native-messaging-proxy route needs support in the browser itself). To take it back: "
+        f"flatpak override --user --no-talk-name=org.freedesktop.Flatpak {app_id}"
+    )
 
 
 def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:

@@ -263,12 +263,17 @@ def test_a_flatpak_browser_gets_a_launcher_inside_its_sandbox(linux, host_home):
     assert json.loads(manifest.read_text())["path"] == str(launcher)
     assert launchers.parse(launcher.read_text()) == launchers.LaunchSpec(sys.executable, str(host_home), True)
     assert "flatpak-spawn --host --watch-bus" in launcher.read_text()
-    assert any(
-        "flatpak override --user --talk-name=org.freedesktop.Flatpak com.brave.Browser" in x for x in lines
+    [note] = [x for x in lines if "flatpak override" in x]
+    assert "flatpak override --user --talk-name=org.freedesktop.Flatpak com.brave.Browser" in note
+    assert "may then run any command on this computer as you, outside the sandbox" in note, (
+        "the note says plainly what the permission grants"
     )
+    assert "the sandbox no longer protects you from the browser" in note
+    assert "flatpak override --user --no-talk-name=org.freedesktop.Flatpak com.brave.Browser" in note
 
     checks = {c.name: c for c in run_doctor(linux, Options(home=host_home))}
     assert checks["Brave (Flatpak): sandbox"].status == "warn"
+    assert "run any command on this computer as you" in checks["Brave (Flatpak): sandbox"].fix
     assert checks["Brave (Flatpak): host"].status == "ok", "the host side of flatpak-spawn says hello"
     overrides = linux.home / ".local" / "share" / "flatpak" / "overrides"
     overrides.mkdir(parents=True)
