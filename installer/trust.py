@@ -40,6 +40,7 @@ ROOT_VENV_FIX = (
     "/path/to/notion-mcp-bridge && sudo /opt/notion-mcp-bridge/bin/notion-bridge install --system"
 )
 INTERPRETER = "the Python interpreter the launcher runs"
+CODE = "a folder of code the host runs"
 FOLDER_FIX = "make it owned by root and writable by nobody else (sudo chown root PATH; sudo chmod go-w PATH)"
 
 
@@ -175,14 +176,22 @@ class Dependency:
 @dataclass(frozen=True)
 class Problem:
     path: str
+    dependency: str
+    """The path the launcher depends on that ``path`` is, leads to, or is inside."""
     role: str
-    """What the path is to the launcher: "the launcher", "code the host runs", ..."""
+    """What that is to the launcher: "the launcher's folder", "a folder of code the host runs", ..."""
     reason: str
     """Who besides root can change it, e.g. ``can be changed by alice (its owner) and group staff``."""
     code: bool
 
     def line(self) -> str:
-        return f"{self.path} ({self.role}): {self.reason}"
+        if self.path == self.dependency:
+            where = self.role
+        elif _inside(self.path, self.dependency):
+            where = f"in {self.role}"
+        else:
+            where = f"on the way to {self.role}, {self.dependency}"
+        return f"{self.path} ({where}): {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -259,7 +268,7 @@ def dependencies(runtime: Runtime | None, launcher: str, manifest_dirs: list[str
     folders = [os.path.normpath(f) for f in runtime.code]
     for folder in dict.fromkeys(folders):
         if not any(other != folder and _inside(folder, other) for other in folders):
-            found.append(Dependency(folder, "code the host runs", tree=True, may_be_missing=True, code=True))
+            found.append(Dependency(folder, CODE, tree=True, may_be_missing=True, code=True))
     return found
 
 
@@ -324,7 +333,7 @@ class _Check:
 
     def add(self, path: str, reason: str) -> None:
         now = self.dependency_now
-        self.found.setdefault(path, Problem(path, now.role, reason, now.code))
+        self.found.setdefault(path, Problem(path, now.path, now.role, reason, now.code))
 
     def writers(self, node: Node, *, sticky_entry: Node | None = None) -> str | None:
         """Who besides the trusted can change a path with this owner and mode; None when nobody.

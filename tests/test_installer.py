@@ -493,7 +493,11 @@ def test_machine_wide_install_refuses_a_group_writable_folder(machine, host_home
     with pytest.raises(InstallError) as refused:
         install(env, options)
     message = str(refused.value)
-    assert f"  {lib} (code the host runs): can be changed by group {group_of(lib)}\n" in message
+    site = venv / "lib" / "python3.11" / "site-packages"
+    assert (
+        f"  {lib} (on the way to a folder of code the host runs, {site}): can be changed by group {group_of(lib)}\n"
+        in message
+    )
     assert "sudo python3 -m venv /opt/notion-mcp-bridge" in message
     assert not machine.root.exists(), "refused before anything was written"
 
@@ -524,7 +528,7 @@ def test_machine_wide_install_refuses_a_file_others_can_write_in_the_code(machin
     module = venv / "lib" / "python3.11" / "site-packages" / "host" / "__init__.py"
     module.chmod(0o646)
     with pytest.raises(
-        InstallError, match=f"{module} \\(code the host runs\\): can be changed by every user"
+        InstallError, match=f"{module} \\(in a folder of code the host runs\\): can be changed by every user"
     ):
         install(
             replace(machine, runtime=runtime), Options(browsers=["chromium"], system=True, home=host_home)

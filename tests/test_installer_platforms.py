@@ -466,9 +466,9 @@ def test_install_system_on_macos_refuses_before_writing_anything(tmp_path, host_
         install(env, options)
     message = str(refused.value)
     assert (
-        "/opt/homebrew (the Python interpreter the launcher runs): can be changed by ada (its owner)"
-        in message
-    )
+        "/opt/homebrew (on the way to the Python interpreter the launcher runs, /opt/notion-mcp-bridge/bin/python): "
+        "can be changed by ada (its owner)\n"
+    ) in message
     assert (
         "sudo python3 -m venv /opt/notion-mcp-bridge && sudo /opt/notion-mcp-bridge/bin/pip install"
         in message
