@@ -7,7 +7,7 @@ Linux and macOS and Google Chrome's registry key on Windows. No machine-wide fol
 Linux or macOS, so ``--system`` says so instead of guessing one.
 
 Everything that depends on the machine goes through :class:`Environment`, so tests can be macOS or Windows on
-Linux and can point machine-wide folders at a temporary directory.
+Linux, can point machine-wide folders at a temporary directory, and can give files other owners.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from installer import trust
 
 Platform = Literal["linux", "darwin", "win32"]
 
@@ -104,6 +106,10 @@ class Environment:
     """Prefix for machine-wide folders (/etc, /Library, /snap); tests point it at a temporary directory."""
     path: str | None = None
     """PATH for finding browser binaries; None means this process's PATH."""
+    files: trust.Files = field(default_factory=trust.PosixFiles, compare=False)
+    """Owners and modes, for checking who can change what a machine-wide install runs (Linux, macOS)."""
+    runtime: trust.Runtime | None = field(default=None, compare=False)
+    """The interpreter and code folders the launcher runs; None means this process's own."""
 
     @classmethod
     def current(cls) -> Environment:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from installer import browsers as b
+from installer.acl import FolderAcl
 from installer.errors import InstallError
 from installer.install import Options
 from installer.registry import Registry
@@ -75,6 +76,14 @@ def _registry(env: b.Environment) -> Registry | None:
     return WindowsRegistry()
 
 
+def _acl(env: b.Environment) -> FolderAcl | None:
+    if env.platform != "win32":
+        return None
+    from installer.acl import WindowsAcl
+
+    return WindowsAcl()
+
+
 def run_for(name: str, args: argparse.Namespace) -> int:
     env = b.Environment.current()
     options = options_from(args)
@@ -97,7 +106,7 @@ def _install(env: b.Environment, options: Options) -> int:
     from host import EXTENSION_ID
     from installer.install import install
 
-    for line in install(env, options, _registry(env)):
+    for line in install(env, options, _registry(env), _acl(env)):
         print(line)
     print(
         f"Next: load extension/ unpacked (chrome://extensions, Developer mode, Load unpacked); its ID is "
@@ -109,6 +118,6 @@ def _install(env: b.Environment, options: Options) -> int:
 def _doctor(env: b.Environment, options: Options, *, as_json: bool) -> int:
     from installer.doctor import report, run_doctor
 
-    checks = run_doctor(env, options, _registry(env))
+    checks = run_doctor(env, options, _registry(env), _acl(env))
     print(report(checks, as_json=as_json, home=env.home))
     return 1 if any(check.status == "fail" for check in checks) else 0

@@ -27,8 +27,10 @@ from host import EXTENSION_ID, HOST_NAME, PROTOCOL_VERSION, __version__
 from installer import browsers as b
 from installer import launcher as launchers
 from installer import manifest as manifests
+from installer import trust
+from installer.acl import FolderAcl
 from installer.errors import InstallError
-from installer.install import Options, Plan, base_dir, plan, record_path, using_home
+from installer.install import Options, Plan, base_dir, is_link, plan, record_path, using_home
 from installer.record import Entry, Record
 from installer.registry import Registry
 
@@ -61,11 +63,16 @@ class Site:
     profile: Path | None = None
 
 
-def run_doctor(env: b.Environment, options: Options, registry: Registry | None = None) -> list[Check]:
+def run_doctor(
+    env: b.Environment,
+    options: Options,
+    registry: Registry | None = None,
+    acl: FolderAcl | None = None,
+) -> list[Check]:
     with using_home(options.home, strict=False):
         config_check, config = check_config()
         allowed = set(config.allowed_extension_ids) if config is not None else set()
-        checks = check_installation(env, options, registry, allowed)
+        checks = check_installation(env, options, registry, allowed, acl)
         checks.append(check_keychain())
         checks.append(config_check)
         checks += check_servers(config, env.platform)
@@ -126,10 +133,16 @@ def _sites(options: Options, planned: Plan, record: Record) -> dict[Path, Site]:
 
 
 def check_installation(
-    env: b.Environment, options: Options, registry: Registry | None, allowed_ids: set[str]
+    env: b.Environment,
+    options: Options,
+    registry: Registry | None,
+    allowed_ids: set[str],
+    acl: FolderAcl | None = None,
 ) -> list[Check]:
     checks: list[Check] = []
     base = base_dir(env, system=options.system)
+    if options.system and env.platform == "win32" and acl is not None and base.exists():
+        checks.append(check_program_data(base, acl))
     try:
         record = Record.load(record_path(base))
     except InstallError as exc:
@@ -158,8 +171,63 @@ def check_installation(
         if launcher is None or launcher in hellos:
             continue
         hellos[launcher] = None
+        if options.system and env.platform != "win32" and site.flatpak_id is None:
+            folders = [str(s.manifest.parent) for s in sites.values() if s.registry_key is None]
+            checks.append(check_who_can_change(env, launcher, folders))
         checks += check_launcher(env, launcher, site.label, flatpak_id=site.flatpak_id)
     return checks
+
+
+WHO_CAN_CHANGE = "machine-wide: who can change it"
+
+
+def check_who_can_change(env: b.Environment, launcher: Path, manifest_dirs: list[str]) -> Check:
+    """The check ``install --system`` refuses on (Linux, macOS): only root can change what it runs."""
+    try:
+        spec = launchers.parse(launcher.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        spec = None
+    runtime = env.runtime
+    unknown = ""
+    if runtime is None and spec is not None:
+        if spec.interpreter == sys.executable:
+            runtime = trust.Runtime.current()
+        elif trust.problems(env.files, [trust.Dependency(spec.interpreter, trust.INTERPRETER, code=True)]):
+            runtime = trust.Runtime(spec.interpreter, ())  # named below; not run to ask where its code is
+        else:
+            runtime = trust.Runtime.of(spec.interpreter, cwd=str(launcher.parent), env=_browser_env({}))
+            if runtime is None:
+                runtime = trust.Runtime(spec.interpreter, ())
+                unknown = f"; {spec.interpreter} did not say where its code is, so that was not checked"
+    found = trust.problems(env.files, trust.dependencies(runtime, str(launcher), manifest_dirs))
+    if found:
+        return Check(WHO_CAN_CHANGE, "fail", "; ".join(trust.summary(found)), trust.fixes(found))
+    what = "the launcher's folder and the manifest folders"
+    if runtime is not None:
+        what = f"{what}, {runtime.interpreter}" + (" and the code it loads" if runtime.code else "")
+    return Check(WHO_CAN_CHANGE, "warn" if unknown else "ok", f"only root can change {what}{unknown}")
+
+
+def check_program_data(base: Path, acl: FolderAcl) -> Check:
+    """Windows: the machine-wide folder is an administrators-only one, as install makes it."""
+    name = WHO_CAN_CHANGE
+    fix = (
+        f'from an administrator prompt, look at what is in {base} and remove it (rd /s /q "{base}"), then run '
+        "`notion-bridge install --system` again"
+    )
+    if is_link(base):
+        return Check(name, "fail", f"{base} is a link or junction to another folder", fix)
+    try:
+        who = acl.writers(base)
+    except OSError as exc:
+        return Check(
+            name, "warn", f"cannot read the permissions of {base} ({exc})", "run doctor as administrator"
+        )
+    if who:
+        return Check(
+            name, "fail", f"{' and '.join(who)} can change {base}, and with it what every browser runs", fix
+        )
+    return Check(name, "ok", f"only Administrators and SYSTEM can change {base}")
 
 
 def check_site(
@@ -329,13 +397,21 @@ def check_flatpak_permission(env: b.Environment, flatpak_id: str, label: str) ->
             except OSError:
                 continue
             if re.search(r"^org\.freedesktop\.Flatpak=(talk|own)\s*$", text, re.MULTILINE):
-                return Check(name, "ok", f"{flatpak_id} may use flatpak-spawn --host ({file})")
+                return Check(
+                    name,
+                    "ok",
+                    f"{flatpak_id} may use flatpak-spawn --host ({file}), which also lets anything in its sandbox "
+                    "run any command on this computer as you",
+                )
     return Check(
         name,
         "warn",
         f"no override lets {flatpak_id} talk to org.freedesktop.Flatpak, so flatpak-spawn --host will be refused "
         "unless the app itself asks for it",
-        f"run `flatpak override --user --talk-name=org.freedesktop.Flatpak {flatpak_id}`, then restart the browser",
+        f"run `flatpak override --user --talk-name=org.freedesktop.Flatpak {flatpak_id}`, then restart the "
+        "browser; know that this lets anything running in the browser's sandbox run any command on this "
+        "computer as you, so the sandbox no longer protects you from the browser (native messaging from a "
+        "Flatpak browser needs it)",
     )
 
 

@@ -18,7 +18,8 @@ from typing import Literal
 from host import HOST_NAME
 from installer import browsers as b
 from installer import launcher as launchers
-from installer import manifest
+from installer import manifest, trust
+from installer.acl import FolderAcl
 from installer.errors import InstallError
 from installer.record import Entry, Record, sha256
 from installer.registry import Registry, parent_keys
@@ -226,10 +227,105 @@ def _plan_posix(
                     flatpak_id=browser.flatpak_id,
                 )
             )
-            result.notes.append(
-                f"{browser.name} from Flatpak starts the host through flatpak-spawn --host, which it may only "
-                f"do after: flatpak override --user --talk-name=org.freedesktop.Flatpak {browser.flatpak_id}"
-            )
+            result.notes.append(flatpak_note(browser.name, browser.flatpak_id))
+
+
+def system_dependencies(env: b.Environment, targets: list[Target]) -> list[trust.Dependency]:
+    """What a machine-wide install on Linux or macOS makes every user's browser run, and where it is read from."""
+    runtime = env.runtime or trust.Runtime.current()
+    launchers_ = list(dict.fromkeys(str(t.launcher) for t in targets))
+    folders = list(dict.fromkeys(str(t.manifest.parent) for t in targets))
+    found = [dep for launcher in launchers_ for dep in trust.dependencies(runtime, launcher, folders)]
+    return list(dict.fromkeys(found))
+
+
+def is_link(path: Path) -> bool:
+    # A junction is no symlink to Python 3.11, but it is a reparse point.
+    reparse_point = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT
+    try:
+        return path.is_symlink() or bool(getattr(os.lstat(path), "st_file_attributes", 0) & reparse_point)
+    except OSError:
+        return False
+
+
+def refuse_open_folder(base: Path, acl: FolderAcl) -> None:
+    """Windows: refuse a machine-wide folder that is a link, or that anyone but Administrators and SYSTEM can
+    change.
+
+    Refused, not fixed: %ProgramData% lets any user create a folder there first, and its owner may already have
+    put files in it, or hard links and junctions that lead elsewhere. Tightening the folder's ACL afterwards
+    would leave all of that in place (and the launcher would then be written among it), so the only safe
+    repair is for an administrator to look inside and remove the folder; install then makes a new one.
+    """
+    admin_fix = (
+        f'from an administrator prompt, look at what is in it and remove it (rd /s /q "{base}"; run '
+        "`notion-bridge uninstall --system` first if an older version installed there), then run "
+        "`notion-bridge install --system` again"
+    )
+    if is_link(base):
+        raise InstallError(f"{base} is a link or junction to another folder; {admin_fix}")
+    if not base.exists():
+        return
+    try:
+        who = acl.writers(base)
+    except OSError as exc:
+        raise InstallError(
+            f"cannot read the permissions of {base} ({exc}); run it from an administrator prompt"
+        ) from None
+    if who:
+        raise InstallError(
+            f"{base} already exists and {' and '.join(who)} can change it, so every user's browser would run "
+            f"a launcher that they could replace; {admin_fix}"
+        )
+
+
+def make_admin_only_folder(base: Path, acl: FolderAcl, record: Record) -> list[str]:
+    """Windows: create the machine-wide folder with an ACL only Administrators and SYSTEM can write through."""
+    if base.exists():
+        return []
+    made: list[Path] = []
+    folder = base
+    while not folder.exists():
+        made.insert(0, folder)
+        folder = folder.parent
+    for folder in made:
+        folder.mkdir()
+    try:
+        acl.restrict(base)
+        who = acl.writers(base)
+    except OSError as exc:
+        # Not an administrator: leave no folder behind that a user could take over.
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise InstallError(
+            f"cannot make {base} writable by administrators only ({exc}); run it from an administrator prompt"
+        ) from None
+    for folder in made:
+        record.add_dir(folder)
+    # Between mkdir and restrict the folder had %ProgramData%'s inherited ACL, under which any user may create
+    # things in it; anything that appeared in that moment is someone else's.
+    intruders = sorted(p.name for p in base.iterdir())
+    if who or intruders:
+        raise InstallError(
+            f"{base} is not private to administrators after setting its permissions "
+            f"({'writable by ' + ', '.join(who) if who else 'it already holds ' + ', '.join(intruders)}); "
+            "remove it from an administrator prompt and install again"
+        )
+    return [f"made {base}: only Administrators and SYSTEM can change it, Users can read and run it"]
+
+
+def flatpak_note(browser_name: str, app_id: str) -> str:
+    """What the one permission a Flatpak browser needs actually grants, said before anyone grants it."""
+    return (
+        f"{browser_name} from Flatpak can start the host only outside its sandbox, through flatpak-spawn "
+        f"--host, and only after: flatpak override --user --talk-name=org.freedesktop.Flatpak {app_id}. "
+        f"Know what that grants: anything running inside {browser_name}'s sandbox may then run any command on "
+        "this computer as you, outside the sandbox, so the sandbox no longer protects you from the browser. "
+        "Native messaging from a Flatpak browser to a host installed on the system needs exactly that (the "
+        "narrower xdg-native-messaging-proxy route needs support in the browser itself). To take it back: "
+        f"flatpak override --user --no-talk-name=org.freedesktop.Flatpak {app_id}"
+    )
 
 
 def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:
@@ -253,7 +349,12 @@ def write_file(path: Path, text: str, *, mode: int, record: Record) -> bool:
     return True
 
 
-def install(env: b.Environment, options: Options, registry: Registry | None = None) -> list[str]:
+def install(
+    env: b.Environment,
+    options: Options,
+    registry: Registry | None = None,
+    acl: FolderAcl | None = None,
+) -> list[str]:
     """Write everything; returns one line per thing written (or found already in place), for the person."""
     for ext_id in options.extension_ids:
         if not manifest.is_extension_id(ext_id):
@@ -262,11 +363,20 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
             )
     if env.platform == "win32" and registry is None:
         raise InstallError("installing on Windows needs the registry")
+    if env.platform == "win32" and options.system and acl is None:
+        raise InstallError("installing machine-wide on Windows needs folder permissions (ACLs)")
     with using_home(options.home, strict=True):
         base = base_dir(env, system=options.system)
         result = plan(env, options, base=base)
         if not result.targets:
             raise InstallError("nothing was installed: " + "; ".join([*result.problems, *result.notes]))
+        if options.system and env.platform != "win32":
+            found = trust.problems(env.files, system_dependencies(env, result.targets))
+            if found:
+                raise InstallError(trust.refusal(found))
+        if options.system and env.platform == "win32":
+            assert acl is not None
+            refuse_open_folder(base, acl)
         lines = [f"note: {note}" for note in [*result.problems, *result.notes]]
         if options.extension_ids:
             from host import config as config_store
@@ -282,6 +392,9 @@ def install(env: b.Environment, options: Options, registry: Registry | None = No
                 )
         record = Record.load(record_path(base))
         try:
+            if options.system and env.platform == "win32":
+                assert acl is not None
+                lines += make_admin_only_folder(base, acl, record)
             lines += _write_targets(env, options, result.targets, record, registry)
         except PermissionError as exc:
             where = exc.filename or "a protected location"

@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from host import EXTENSION_ID, HOST_NAME
 from host.client import write_config
 from installer import browsers as b
-from installer import doctor
+from installer import doctor, trust
 from installer import launcher as launchers
 from installer.doctor import Check, report, run_doctor
 from installer.errors import InstallError
@@ -457,3 +458,88 @@ def test_the_cli_wires_install_doctor_and_uninstall(machine, host_home, capsys):
     assert "removed" in capsys.readouterr().out
     assert main(["install", "--browser", "chromium"]) == 1, "NOTION_BRIDGE_HOME without --home is refused"
     assert "error: NOTION_BRIDGE_HOME is set" in capsys.readouterr().err
+
+
+# --- machine-wide: who can change what every user's browser runs, on real folders ---------------------------------
+
+
+def stand_in_runtime(tmp_path: Path) -> tuple[trust.Runtime, Path]:
+    """A Python and its site-packages in real folders with exact modes, whatever the umask: what a machine-wide
+    launcher would run, as far as owners and modes go."""
+    venv = tmp_path / "venv"
+    python = venv / "bin" / "python3"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    (site / "host").mkdir(parents=True)
+    python.parent.mkdir()
+    python.write_text("#!/bin/sh\n")
+    (site / "host" / "__init__.py").write_text("")
+    for folder in (venv, python.parent, venv / "lib", site.parent, site, site / "host"):
+        folder.chmod(0o755)
+    python.chmod(0o755)
+    (site / "host" / "__init__.py").chmod(0o644)
+    return trust.Runtime(str(python), (str(site),)), venv
+
+
+def group_of(path: Path) -> str:
+    return trust.PosixFiles().group_name(path.stat().st_gid)
+
+
+def test_machine_wide_install_refuses_a_group_writable_folder(machine, host_home, tmp_path):
+    runtime, venv = stand_in_runtime(tmp_path)
+    env = replace(machine, runtime=runtime)
+    options = Options(browsers=["chromium"], system=True, home=host_home)
+    lib = venv / "lib"
+    lib.chmod(0o775)
+    with pytest.raises(InstallError) as refused:
+        install(env, options)
+    message = str(refused.value)
+    site = venv / "lib" / "python3.11" / "site-packages"
+    assert (
+        f"  {lib} (on the way to a folder of code the host runs, {site}): can be changed by group {group_of(lib)}\n"
+        in message
+    )
+    assert "sudo python3 -m venv /opt/notion-mcp-bridge" in message
+    assert not machine.root.exists(), "refused before anything was written"
+
+    lib.chmod(0o755)
+    install(env, options)
+    launcher_dir = launcher_path(machine.root / "usr" / "local" / "lib" / "notion-mcp-bridge", "linux").parent
+    assert (launcher_dir.stat().st_mode & 0o777) == 0o755
+    checks = {c.name: c for c in run_doctor(env, options)}
+    assert checks["machine-wide: who can change it"].status == "ok"
+    assert checks["Chromium: host"].status == "ok"
+
+    launcher_dir.chmod(0o777)
+    check = next(c for c in run_doctor(env, options) if c.name == "machine-wide: who can change it")
+    assert check.status == "fail"
+    assert check.detail == (
+        f"{launcher_dir} (the launcher's folder): can be changed by group {group_of(launcher_dir)} and every user"
+    )
+    assert "chmod go-w" in check.fix
+    with pytest.raises(InstallError, match="the launcher's folder"):
+        install(env, options)
+    launcher_dir.chmod(0o755)
+    uninstall(env, options)
+    assert list(machine.root.rglob("*")) == []
+
+
+def test_machine_wide_install_refuses_a_file_others_can_write_in_the_code(machine, host_home, tmp_path):
+    runtime, venv = stand_in_runtime(tmp_path)
+    module = venv / "lib" / "python3.11" / "site-packages" / "host" / "__init__.py"
+    module.chmod(0o646)
+    with pytest.raises(
+        InstallError, match=f"{module} \\(in a folder of code the host runs\\): can be changed by every user"
+    ):
+        install(
+            replace(machine, runtime=runtime), Options(browsers=["chromium"], system=True, home=host_home)
+        )
+
+
+def test_another_interpreter_says_where_its_code_is(tmp_path):
+    assert trust.Runtime.of(sys.executable, cwd=str(tmp_path)) == trust.Runtime.current()
+    # Browsers start hosts in the launcher's folder, and `python -m host` looks there first.
+    (tmp_path / "host").mkdir()
+    (tmp_path / "host" / "__init__.py").write_text("")
+    asked = trust.Runtime.of(sys.executable, cwd=str(tmp_path))
+    assert asked is not None and asked.code[-1] == str(tmp_path / "host")
+    assert trust.Runtime.of(str(tmp_path / "no-python"), cwd=str(tmp_path)) is None

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from host import EXTENSION_ID, HOST_NAME
 from host.client import write_config
+from installer import acl, doctor, trust
 from installer import browsers as b
-from installer import doctor
 from installer import launcher as launchers
+from installer.acl import MemoryAcl
 from installer.doctor import Check, run_doctor
 from installer.errors import InstallError
 from installer.install import Options, install, plan
 from installer.registry import MemoryRegistry
 from installer.uninstall import uninstall
 
+OTHER_ID = "abcdefghijklmnopabcdefghijklmnop"
 ADA_MAC = b.Environment(platform="darwin", home=Path("/Users/ada"))
 ADA_LINUX = b.Environment(platform="linux", home=Path("/home/ada"))
 
@@ -208,7 +211,7 @@ def test_windows_uninstall_leaves_a_key_someone_else_took_over(windows, host_hom
 
 def test_windows_machine_wide_uses_hklm_and_program_data(windows, host_home):
     registry = MemoryRegistry()
-    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry)
+    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, MemoryAcl())
     value = registry.get_default(key_of("chrome", system=True))
     assert value is not None and Path(value).is_relative_to(windows.program_data_dir / "notion-mcp-bridge")
     assert (windows.program_data_dir / "notion-mcp-bridge" / "install-record.json").exists()
@@ -260,12 +263,17 @@ def test_a_flatpak_browser_gets_a_launcher_inside_its_sandbox(linux, host_home):
     assert json.loads(manifest.read_text())["path"] == str(launcher)
     assert launchers.parse(launcher.read_text()) == launchers.LaunchSpec(sys.executable, str(host_home), True)
     assert "flatpak-spawn --host --watch-bus" in launcher.read_text()
-    assert any(
-        "flatpak override --user --talk-name=org.freedesktop.Flatpak com.brave.Browser" in x for x in lines
+    [note] = [x for x in lines if "flatpak override" in x]
+    assert "flatpak override --user --talk-name=org.freedesktop.Flatpak com.brave.Browser" in note
+    assert "may then run any command on this computer as you, outside the sandbox" in note, (
+        "the note says plainly what the permission grants"
     )
+    assert "the sandbox no longer protects you from the browser" in note
+    assert "flatpak override --user --no-talk-name=org.freedesktop.Flatpak com.brave.Browser" in note
 
     checks = {c.name: c for c in run_doctor(linux, Options(home=host_home))}
     assert checks["Brave (Flatpak): sandbox"].status == "warn"
+    assert "run any command on this computer as you" in checks["Brave (Flatpak): sandbox"].fix
     assert checks["Brave (Flatpak): host"].status == "ok", "the host side of flatpak-spawn says hello"
     overrides = linux.home / ".local" / "share" / "flatpak" / "overrides"
     overrides.mkdir(parents=True)
@@ -277,8 +285,14 @@ def test_a_flatpak_browser_gets_a_launcher_inside_its_sandbox(linux, host_home):
     assert list(app.rglob("*")) == [], "the Flatpak's folder is as it was"
 
 
+def all_roots(env: b.Environment) -> b.Environment:
+    """The machine as far as writing goes, but with every path the launcher depends on owned by root and
+    writable by nobody else, whatever this checkout and Python look like (tests below check the check)."""
+    return replace(env, files=trust.MemoryFiles())
+
+
 def test_machine_wide_on_linux_writes_under_etc_and_says_what_it_cannot(linux, host_home):
-    lines = install(linux, Options(browsers=["chromium", "brave"], system=True, home=host_home))
+    lines = install(all_roots(linux), Options(browsers=["chromium", "brave"], system=True, home=host_home))
     manifest = linux.root / "etc" / "chromium" / "native-messaging-hosts" / f"{HOST_NAME}.json"
     launcher = (
         linux.root / "usr" / "local" / "lib" / "notion-mcp-bridge" / "native-host" / "notion-bridge-host"
@@ -302,7 +316,7 @@ def test_machine_wide_without_permission_says_how(linux, host_home, monkeypatch)
 
     monkeypatch.setattr("host.atomic.write_atomic", denied)
     with pytest.raises(InstallError, match=r"run it as root \(sudo notion-bridge install --system\)"):
-        install(linux, Options(browsers=["chrome"], system=True, home=host_home))
+        install(all_roots(linux), Options(browsers=["chrome"], system=True, home=host_home))
 
 
 def test_options_that_cannot_go_together_are_refused(linux, host_home, tmp_path):
@@ -313,6 +327,263 @@ def test_options_that_cannot_go_together_are_refused(linux, host_home, tmp_path)
     ]:
         with pytest.raises(InstallError, match=message):
             install(linux, Options(**{**options.__dict__, "home": host_home}))
+
+
+# --- machine-wide: who can change what every user's browser runs (faked owners and modes) ------------------------
+
+ADA, BOB, ADMIN, STAFF = 501, 502, 80, 50
+VENV = "/opt/notion-mcp-bridge"
+MAC_LAUNCHER = "/Library/Application Support/notion-mcp-bridge/native-host/notion-bridge-host"
+CHROME_MAC = "/Library/Google/Chrome/NativeMessagingHosts"
+
+
+def mac(**kwargs) -> trust.MemoryFiles:
+    """A Mac where root owns the system folders, ada (an admin) owns Homebrew, and a root-owned virtualenv
+    uses Apple's Python."""
+    files = trust.MemoryFiles(
+        users={0: "root", ADA: "ada", BOB: "bob"},
+        groups={0: "wheel", ADMIN: "admin", STAFF: "staff"},
+        **kwargs,
+    )
+    files.dir("/Library/Google/Chrome/NativeMessagingHosts").dir("/Library/Application Support", gid=ADMIN)
+    files.file("/usr/bin/python3", 0o755)
+    files.dir(f"{VENV}/bin").link(f"{VENV}/bin/python", "python3").link(
+        f"{VENV}/bin/python3", "/usr/bin/python3"
+    )
+    files.file(f"{VENV}/lib/python3.9/site-packages/host/__init__.py")
+    files.file(f"{VENV}/lib/python3.9/site-packages/distutils-precedence.pth")
+    files.file("/usr/lib/python3.9/os.py")
+    files.dir("/opt/homebrew", uid=ADA, gid=ADMIN).dir("/opt/homebrew/bin", uid=ADA, gid=ADMIN)
+    files.link("/opt/homebrew/bin/python3", "../Cellar/python@3.12/3.12.4/bin/python3.12", uid=ADA)
+    files.file("/opt/homebrew/Cellar/python@3.12/3.12.4/bin/python3.12", 0o755, uid=ADA, gid=ADMIN)
+    files.dir("/tmp", 0o1777)
+    return files
+
+
+def venv_runtime(interpreter: str = f"{VENV}/bin/python") -> trust.Runtime:
+    return trust.Runtime(interpreter, ("/usr/lib/python3.9", f"{VENV}/lib/python3.9/site-packages"))
+
+
+def check(files: trust.Files, runtime: trust.Runtime, launcher: str = MAC_LAUNCHER) -> dict[str, str]:
+    found = trust.problems(files, trust.dependencies(runtime, launcher, [CHROME_MAC]))
+    return {p.path: p.reason for p in found}
+
+
+def test_a_root_owned_virtualenv_passes_through_its_links():
+    assert check(mac(), venv_runtime()) == {}
+
+
+def test_homebrew_python_is_refused_because_its_owner_could_change_it():
+    files = mac()
+    files.link(f"{VENV}/bin/python3", "/opt/homebrew/bin/python3")
+    found = check(files, venv_runtime())
+    assert found["/opt/homebrew"] == "can be changed by ada (its owner)"
+    assert (
+        found["/opt/homebrew/Cellar/python@3.12/3.12.4/bin/python3.12"] == "can be changed by ada (its owner)"
+    )
+    assert f"{VENV}/bin" not in found, "the link's own folder is root's"
+
+
+def test_a_folder_the_admin_group_can_write_is_refused():
+    files = mac()
+    framework = "/Library/Frameworks/Python.framework/Versions/3.12"
+    files.dir(framework, 0o775, gid=ADMIN).file(f"{framework}/bin/python3.12", 0o775, gid=ADMIN)
+    found = check(files, venv_runtime(f"{framework}/bin/python3.12"))
+    assert found == {
+        framework: "can be changed by group admin",
+        f"{framework}/bin/python3.12": "can be changed by group admin",
+    }
+
+
+def test_debians_group_writable_dist_packages_is_refused():
+    files = mac(installer_uid=0)
+    files.file("/usr/bin/python3.11", 0o755).dir("/usr/local/lib/python3.11/dist-packages", 0o2775, gid=STAFF)
+    files.file("/usr/local/lib/python3.11/dist-packages/requests/__init__.py", gid=STAFF)
+    runtime = trust.Runtime("/usr/bin/python3.11", ("/usr/local/lib/python3.11/dist-packages",))
+    found = trust.problems(files, trust.dependencies(runtime, "/usr/local/lib/nmb/native-host/x", []))
+    assert [(p.path, p.reason, p.code) for p in found] == [
+        ("/usr/local/lib/python3.11/dist-packages", "can be changed by group staff", True)
+    ], "named once: what is inside a folder others can change is not listed one by one"
+
+
+def test_one_writable_file_deep_in_site_packages_is_named():
+    files = mac()
+    pth = f"{VENV}/lib/python3.9/site-packages/evil.pth"
+    files.file(pth, 0o666)
+    files.dir(f"{VENV}/lib/python3.9/site-packages/plugin", uid=BOB).file(
+        f"{VENV}/lib/python3.9/site-packages/plugin/x.py", uid=BOB
+    )
+    assert check(files, venv_runtime()) == {
+        pth: "can be changed by group wheel and every user",
+        f"{VENV}/lib/python3.9/site-packages/plugin": "can be changed by bob (its owner)",
+    }
+
+
+def test_a_sticky_folder_protects_only_what_root_owns_in_it():
+    files = mac()
+    files.dir("/tmp/venv/bin").file("/tmp/venv/bin/python", 0o755)
+    assert check(files, trust.Runtime("/tmp/venv/bin/python", ())) == {}, (
+        "root's folder in /tmp: nobody can swap it"
+    )
+
+    files.dir("/tmp/venv", uid=BOB)
+    found = check(files, trust.Runtime("/tmp/venv/bin/python", ()))
+    assert found == {
+        "/tmp": "can be changed by group wheel and every user",
+        "/tmp/venv": "can be changed by bob (its owner)",
+    }
+
+    found = check(
+        files, trust.Runtime(f"{VENV}/bin/python", ()), launcher="/tmp/not-yet/native-host/launcher"
+    )
+    assert found == {"/tmp": "can be changed by group wheel and every user"}, (
+        "anyone can create a missing folder first"
+    )
+
+
+def test_the_installing_user_is_trusted_but_nobody_else():
+    files = mac(installer_uid=ADA)
+    files.link(f"{VENV}/bin/python3", "/opt/homebrew/bin/python3")
+    assert check(files, venv_runtime()) == {}
+    files.dir("/opt/homebrew/bin", uid=BOB)
+    assert check(files, venv_runtime()) == {"/opt/homebrew/bin": "can be changed by bob (its owner)"}
+
+
+def test_a_link_loop_ends():
+    files = mac()
+    files.link("/opt/loop/a", "b").link("/opt/loop/b", "a")
+    assert check(files, trust.Runtime("/opt/loop/a", ())) == {}
+
+
+def test_install_system_on_macos_refuses_before_writing_anything(tmp_path, host_home):
+    files = mac()
+    files.link(f"{VENV}/bin/python3", "/opt/homebrew/bin/python3")
+    env = b.Environment(
+        platform="darwin", home=tmp_path / "home", root=tmp_path / "root", files=files, runtime=venv_runtime()
+    )
+    options = Options(browsers=["chrome"], system=True, home=host_home, extension_ids=[OTHER_ID])
+    with pytest.raises(InstallError) as refused:
+        install(env, options)
+    message = str(refused.value)
+    assert (
+        "/opt/homebrew (on the way to the Python interpreter the launcher runs, /opt/notion-mcp-bridge/bin/python): "
+        "can be changed by ada (its owner)\n"
+    ) in message
+    assert (
+        "sudo python3 -m venv /opt/notion-mcp-bridge && sudo /opt/notion-mcp-bridge/bin/pip install"
+        in message
+    )
+    assert not (tmp_path / "root").exists() and not (host_home / "config").exists(), "nothing was written"
+
+
+# --- Windows: the machine-wide folder under %ProgramData% ---------------------------------------------------------
+
+USER_SID = "S-1-5-21-1004336348-1177238915-682003330-1001"
+
+
+def program_data_base(env: b.Environment) -> Path:
+    return env.program_data_dir / "notion-mcp-bridge"
+
+
+def test_windows_machine_wide_folder_is_made_for_administrators_only(windows, host_home):
+    registry, folders = MemoryRegistry(), MemoryAcl()
+    lines = install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, folders)
+    base = program_data_base(windows)
+    assert folders.calls == [
+        ("icacls", str(base), "/setowner", "*S-1-5-32-544"),
+        (
+            "icacls", str(base), "/inheritance:r", "/grant:r",
+            "*S-1-5-32-544:(OI)(CI)F", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-545:(OI)(CI)RX",
+        ),
+    ]  # fmt: skip
+    assert f"made {base}: only Administrators and SYSTEM can change it, Users can read and run it" in lines
+    assert folders.writers(base) == []
+    checks = {c.name: c for c in run_doctor(windows, Options(system=True, home=host_home), registry, folders)}
+    assert checks["machine-wide: who can change it"].status == "ok"
+
+    install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, folders)
+    assert len(folders.calls) == 2, "an admin-only folder is kept as it is"
+    folders.folders[str(base)] = acl.inherited_program_data(acl.ADMINISTRATORS)
+    checks = {c.name: c for c in run_doctor(windows, Options(system=True, home=host_home), registry, folders)}
+    assert checks["machine-wide: who can change it"].status == "fail"
+    assert checks["machine-wide: who can change it"].detail.startswith("Users can change")
+    uninstall(windows, Options(system=True, home=host_home), registry)
+    assert not base.exists()
+
+
+@pytest.mark.parametrize(
+    ("owner_and_rules", "who"),
+    [
+        (acl.inherited_program_data(acl.ADMINISTRATORS), "Users"),
+        (
+            acl.inherited_program_data(USER_SID),
+            f"{USER_SID} (its owner, who can change its permissions) and Users",
+        ),
+    ],
+)
+def test_windows_refuses_a_program_data_folder_others_can_change(windows, host_home, owner_and_rules, who):
+    base = program_data_base(windows)
+    base.mkdir(parents=True)
+    (base / "planted.cmd").write_text("@echo off\r\n")
+    registry, folders = MemoryRegistry(), MemoryAcl(folders={str(base): owner_and_rules})
+    with pytest.raises(InstallError) as refused:
+        install(windows, Options(browsers=["chrome"], system=True, home=host_home), registry, folders)
+    assert str(refused.value).startswith(f"{base} already exists and {who} can change it")
+    assert f'remove it (rd /s /q "{base}"' in str(refused.value)
+    assert folders.calls == [] and registry.keys == {}
+    assert sorted(p.name for p in base.iterdir()) == ["planted.cmd"], "refused, not fixed: nothing written"
+
+
+def test_windows_refuses_a_program_data_folder_that_is_a_link(windows, host_home, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    windows.program_data_dir.mkdir()
+    program_data_base(windows).symlink_to(elsewhere)
+    with pytest.raises(InstallError, match="is a link or junction to another folder"):
+        install(
+            windows, Options(browsers=["chrome"], system=True, home=host_home), MemoryRegistry(), MemoryAcl()
+        )
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_windows_without_admin_rights_leaves_no_folder_behind(windows, host_home):
+    class Refusing(MemoryAcl):
+        def restrict(self, folder: Path) -> None:
+            raise OSError("icacls /setowner failed: Access is denied.")
+
+    with pytest.raises(InstallError, match="run it from an administrator prompt"):
+        install(
+            windows, Options(browsers=["chrome"], system=True, home=host_home), MemoryRegistry(), Refusing()
+        )
+    assert not program_data_base(windows).exists()
+
+
+def test_windows_refuses_what_slipped_in_before_the_acl_was_set(windows, host_home):
+    class Raced(MemoryAcl):
+        def restrict(self, folder: Path) -> None:
+            (folder / "native-host").mkdir()  # a user's, made while the folder still had the inherited ACL
+            super().restrict(folder)
+
+    with pytest.raises(InstallError, match="it already holds native-host"):
+        install(windows, Options(browsers=["chrome"], system=True, home=host_home), MemoryRegistry(), Raced())
+
+
+def test_windows_acl_writers_reads_rights_as_windows_does():
+    full, read_execute = 0x1F01FF, 0x1200A9
+    admin_only = [
+        acl.Rule(acl.ADMINISTRATORS, full),
+        acl.Rule(acl.SYSTEM, full),
+        acl.Rule(acl.USERS, read_execute),
+    ]
+    assert acl.writers(acl.ADMINISTRATORS, admin_only) == []
+    assert acl.writers(acl.SYSTEM, [*admin_only, acl.Rule("S-1-3-0", 0x10000000)]) == [], (
+        "CREATOR OWNER: an admin"
+    )
+    assert acl.writers(acl.ADMINISTRATORS, [acl.Rule("S-1-1-0", 0x40000000)]) == ["Everyone"], "generic write"
+    assert acl.writers(acl.ADMINISTRATORS, [acl.Rule("S-1-5-11", 0x40000)]) == ["Authenticated Users"], (
+        "WRITE_DAC"
+    )
+    assert acl.writers(acl.ADMINISTRATORS, [acl.Rule(acl.USERS, full, allow=False)]) == []
 
 
 # --- the launcher and the template ---------------------------------------------------------------------------------
