@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from host import PROTOCOL_VERSION, __version__
 from host.config import ServerKind, TransportChoice
@@ -47,6 +47,7 @@ class ErrorCode:
     UNKNOWN_AUTH = "unknown_auth"
     UNKNOWN_ELICITATION = "unknown_elicitation"
     UNKNOWN_CONVERSATION = "unknown_conversation"
+    TURN_IN_PROGRESS = "turn_in_progress"
     CHAT_FAILED = "chat_failed"
     NO_MODEL = "no_model"
     SHUTTING_DOWN = "shutting_down"
@@ -292,6 +293,14 @@ class ElicitationRespond(_Request):
     content: dict[str, Any] | None = None
 
 
+class ChatNew(_Request):
+    """Start an empty conversation, so a panel knows its conversation's id before its first turn sends events."""
+
+    type: Literal["chat.new"]
+    title: str | None = Field(default=None, max_length=120)
+    """Absent: the first message's first line names it."""
+
+
 class ChatSend(_Request):
     """One turn of a conversation; the reply comes when the turn ends, chat.* events stream meanwhile."""
 
@@ -301,6 +310,13 @@ class ChatSend(_Request):
     context: dict[str, Any] | None = None
     """What the page offers as context: url, title, selection or readable text."""
 
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the message is empty: it holds only spaces or line breaks")
+        return text
+
 
 class ChatCancel(_Request):
     type: Literal["chat.cancel"]
@@ -308,9 +324,14 @@ class ChatCancel(_Request):
 
 
 class ChatApprove(_Request):
-    """The person's answer to a tool call waiting for approval (``chat.tool`` with status awaiting_approval)."""
+    """The person's answer to a tool call waiting for approval (``chat.tool`` with status awaiting_approval).
+
+    A model picks its call ids and may pick the same one in two conversations (``call_1``), so an answer names
+    both: it reaches the call waiting under that conversation and id, and nothing else.
+    """
 
     type: Literal["chat.approve"]
+    conversation_id: str
     call_id: str
     approve: bool
     always: bool = False
@@ -364,6 +385,7 @@ _REQUEST_MODELS = (
     AuthResult,
     LLMConfigure,
     ElicitationRespond,
+    ChatNew,
     ChatSend,
     ChatCancel,
     ChatApprove,
@@ -389,6 +411,7 @@ Request = Annotated[
     | AuthResult
     | LLMConfigure
     | ElicitationRespond
+    | ChatNew
     | ChatSend
     | ChatCancel
     | ChatApprove

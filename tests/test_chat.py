@@ -88,7 +88,12 @@ def test_a_write_tool_waits_for_the_person(host_home, llm, notion, approve):
     assert notion.admin("stats")["calls"].get("notion-create-comment", 0) == 0, (
         "nothing runs before the person says so"
     )
-    host.result("chat.approve", call_id=waiting["call_id"], approve=approve)
+    host.result(
+        "chat.approve",
+        conversation_id=waiting["conversation_id"],
+        call_id=waiting["call_id"],
+        approve=approve,
+    )
     assert host.reply(turn, timeout=30)["ok"]
     ran = notion.admin("stats")["calls"].get("notion-create-comment", 0)
     tool_message = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
@@ -175,7 +180,13 @@ def test_always_allow_is_remembered_per_server_and_revocable(host_home, llm, not
     ]
     turn = host.start_request("chat.send", text="Comment")
     waiting = host.wait_for(lambda e: e.get("type") == "chat.tool" and e["status"] == "awaiting_approval")
-    host.result("chat.approve", call_id=waiting["call_id"], approve=True, always=True)
+    host.result(
+        "chat.approve",
+        conversation_id=waiting["conversation_id"],
+        call_id=waiting["call_id"],
+        approve=True,
+        always=True,
+    )
     host.reply(turn, timeout=30)
     assert host.result("config.get")["servers"][0]["always_allow"] == ["notion-create-comment"]
     asked_before = sum(1 for f in host.frames if f.get("status") == "awaiting_approval")
@@ -186,3 +197,110 @@ def test_always_allow_is_remembered_per_server_and_revocable(host_home, llm, not
     assert notion.admin("stats")["calls"]["notion-create-comment"] == 2
     host.result("server.update", server="notion", changes={"always_allow": []})
     assert host.result("config.get")["servers"][0]["always_allow"] == []
+
+
+def awaiting(host: HostProcess, conversation_id: str) -> dict:
+    return host.wait_for(
+        lambda e: (
+            e.get("type") == "chat.tool"
+            and e["conversation_id"] == conversation_id
+            and e["status"] == "awaiting_approval"
+        )
+    )
+
+
+def test_a_call_id_two_conversations_share_approves_only_the_one_named(host_home, llm, notion):
+    """Models number their calls from call_1 in every conversation; a yes in one must not run the other's."""
+    host = start(
+        host_home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}], llm
+    )
+    pages = {
+        word: notion.admin("pages", title=title)["pages"][0]
+        for word, title in (("alpha", "Q3 Planning Notes"), ("bravo", "On-call Runbook"))
+    }
+
+    def rewrite(word: str) -> list[dict]:
+        arguments = {
+            "page_id": pages[word]["id"],
+            "command": "replace_content",
+            "new_str": f"rewritten by {word}",
+        }
+        return [
+            {"tool_calls": [{"id": "call_1", "name": "notion__notion-update-page", "arguments": arguments}]},
+            {"text": f"{word} done."},
+        ]  # fmt: skip
+
+    llm.routes = {word: rewrite(word) for word in pages}
+    first = host.result("chat.new", title="alpha")["conversation_id"]
+    second = host.result("chat.new")["conversation_id"]
+    assert first != second
+    turn_a = host.start_request("chat.send", conversation_id=first, text="alpha: rewrite the planning notes")
+    waiting_a = awaiting(host, first)
+    turn_b = host.start_request("chat.send", conversation_id=second, text="bravo: rewrite the runbook")
+    waiting_b = awaiting(host, second)
+    assert waiting_a["call_id"] == waiting_b["call_id"] == "call_1"
+
+    wrong = host.request("chat.approve", conversation_id="not-a-conversation", call_id="call_1", approve=True)
+    assert wrong["ok"] is False and wrong["error"]["code"] == "unknown_call"
+    assert "call_1" in wrong["error"]["message"] and "not-a-conversation" in wrong["error"]["message"]
+
+    host.result("chat.approve", conversation_id=first, call_id="call_1", approve=True)
+    assert host.reply(turn_a, timeout=30)["result"]["text"] == "alpha done."
+    assert notion.admin("pages", title="Q3 Planning Notes")["pages"][0]["content"] == "rewritten by alpha"
+    assert notion.admin("pages", title="On-call Runbook")["pages"][0]["content"] == pages["bravo"]["content"], (
+        "the other conversation's update did not run"
+    )  # fmt: skip
+    assert notion.admin("stats")["calls"].get("notion-update-page", 0) == 1
+    statuses = [e["status"] for e in events(host, "chat.tool") if e["conversation_id"] == second]
+    assert statuses == ["awaiting_approval"], "the other conversation's call still waits"
+    assert not [f for f in host.frames if f.get("type") == "reply" and f["id"] == turn_b], "so does its turn"
+
+    again = host.request("chat.approve", conversation_id=first, call_id="call_1", approve=True)
+    assert again["ok"] is False and again["error"]["code"] == "unknown_call", (
+        "an answered call takes no second yes"
+    )
+
+    host.result("chat.approve", conversation_id=second, call_id="call_1", approve=False)
+    assert host.reply(turn_b, timeout=30)["result"]["text"] == "bravo done."
+    assert notion.admin("pages", title="On-call Runbook")["pages"][0]["content"] == pages["bravo"]["content"]
+    assert notion.admin("stats")["calls"].get("notion-update-page", 0) == 1
+    titles = {c["id"]: c["title"] for c in host.result("chat.list")["conversations"]}
+    assert titles == {first: "alpha", second: "bravo: rewrite the runbook"}
+
+
+@pytest.mark.parametrize("text", [" ", "\n\n", " \t \r\n ", "\u3000"])
+def test_a_message_of_only_whitespace_is_refused_in_words(host_home, llm, text):
+    host = start(host_home, [toy("toy")], llm)
+    reply = host.request("chat.send", text=text)
+    assert reply["ok"] is False and reply["error"]["code"] == "invalid_arguments", reply
+    assert "empty" in reply["error"]["message"] and "text" in reply["error"]["message"]
+    assert llm.requests == [] and host.result("chat.list")["conversations"] == []
+
+
+def test_a_second_send_while_a_turn_runs_is_refused(host_home, llm, notion):
+    host = start(
+        host_home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}], llm
+    )
+    page = notion.admin("pages", title="Engineering Handbook")["pages"][0]["id"]
+    llm.plan = [
+        {"tool_calls": [{"name": "notion__notion-create-comment", "arguments": {"page_id": page, "rich_text": [{"text": {"content": "Hi"}}]}}]},
+        {"text": "Done."},
+        {"text": "And the next one."},
+    ]  # fmt: skip
+    conversation = host.result("chat.new")["conversation_id"]
+    turn = host.start_request("chat.send", conversation_id=conversation, text="Comment on the handbook")
+    waiting = awaiting(host, conversation)
+    second = host.request("chat.send", conversation_id=conversation, text="and another thing")
+    assert second["ok"] is False and second["error"]["code"] == "turn_in_progress"
+    assert (
+        second["error"]["message"]
+        == "a turn is already running in this conversation; wait for it or press Stop"
+    )
+    assert len(llm.requests) == 1, "the refused message never reached the model"
+    host.result("chat.approve", conversation_id=conversation, call_id=waiting["call_id"], approve=True)
+    assert host.reply(turn, timeout=30)["result"]["text"] == "Done."
+    assert host.result("chat.send", conversation_id=conversation, text="next", timeout=30)["text"] == (
+        "And the next one."
+    )
+    roles = [m["role"] for m in host.result("chat.history", conversation_id=conversation)["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]

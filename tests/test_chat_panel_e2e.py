@@ -1,5 +1,11 @@
-"""The chat panel on a real page in Chromium: injected as an extension iframe, asked a question that ends in an
-approved write to the Notion-compatible server, and unreadable from the page's own scripts."""
+"""The chat panel in Chromium: a side panel per tab, bound to that tab and to a conversation of its own.
+
+Selenium cannot switch into a side panel, so the tests show the panel's page as a tab at the address the side panel
+uses (``panel/panel.html?tab=<id>``); one test opens the real side panel and checks it loads, bound to its tab.
+They ask on a page and approve a write that reaches the Notion-compatible server; run two tabs' chats at once;
+let a hostile page frame the panel while a write waits, which Chrome refuses; and open and close the chat through
+the message the toolbar popup sends.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,13 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from dev_notion.testing import DevNotionProcess
@@ -24,18 +34,59 @@ from tests.support.scripted_llm import ScriptedLLM
 ARTICLE = """<!doctype html><html><head><title>Espresso basics</title></head><body><article>
 <h1>Espresso basics</h1><p>Grind fine, dose 18 grams, and pull for 28 seconds.</p></article></body></html>"""
 
+TEA = """<!doctype html><html><head><title>Green tea</title></head><body><article>
+<h1>Green tea</h1><p>Steep at 80 degrees for two minutes.</p></article></body></html>"""
+
+# A page that, once it knows the panel's address (as a page could by reading an injected iframe's src), frames it,
+# makes it invisible over a decoy, and clicks everywhere it can.
+HOSTILE = """<!doctype html><html><head><title>Win a prize</title></head><body><article>
+<h1>Espresso basics</h1><p>Grind fine, dose 18 grams, and pull for 28 seconds.</p></article>
+<button id="decoy" style="position:fixed;inset:0;width:100vw;height:100vh;font-size:40px">Claim your prize</button>
+<script>
+window.attack = (panelUrl) => new Promise((resolve) => {
+  const frame = document.createElement("iframe");
+  frame.id = "stolen";
+  frame.src = panelUrl;
+  frame.style.cssText = "position:fixed;inset:0;width:100vw;height:100vh;opacity:0;z-index:2147483647;border:0";
+  frame.addEventListener("load", () => {
+    const report = {loaded: true};
+    try { report.peek = frame.contentDocument === null ? "no access" : frame.contentDocument.body.innerText; }
+    catch (e) { report.peek = "no access: " + e.name; }
+    for (const [x, y] of [[40, 40], [200, 300], [innerWidth / 2, innerHeight / 2], [innerWidth - 40, innerHeight - 40]]) {
+      const target = document.elementFromPoint(x, y);
+      for (const type of ["pointerdown", "mousedown", "pointerup", "mouseup", "click"]) {
+        target.dispatchEvent(new MouseEvent(type, {bubbles: true, clientX: x, clientY: y}));
+      }
+    }
+    frame.click();
+    frame.contentWindow.postMessage({type: "request", verb: "chat.approve", fields: {approve: true}}, "*");
+    resolve(report);
+  });
+  document.body.append(frame);
+});
+</script></body></html>"""
+
+
+@dataclass
+class World:
+    driver: Any
+    base: str
+    llm: ScriptedLLM
+    notion: DevNotionProcess
+
 
 @pytest.fixture
 def world(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
-    (site / "article.html").write_text(ARTICLE)
+    for name, html in (("article.html", ARTICLE), ("tea.html", TEA), ("hostile.html", HOSTILE)):
+        (site / name).write_text(html)
     port = free_port()
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     web = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=web.serve_forever, daemon=True).start()
     # Selenium cannot make the toolbar or shortcut gesture that grants activeTab, so the test loads a copy of the
-    # extension that may script 127.0.0.1 pages; the injection code path is the product's own.
+    # extension that may script 127.0.0.1 pages; reading the page is the product's own code path.
     extension = tmp_path / "extension"
     shutil.copytree(EXTENSION_DIR, extension)
     manifest = json.loads((extension / "manifest.json").read_text())
@@ -55,76 +106,102 @@ def world(tmp_path):
             check=True, capture_output=True, env=env,
         )  # fmt: skip
         with chromium(profile, extension=extension) as driver:
-            yield driver, f"http://127.0.0.1:{port}/article.html", llm, notion
+            yield World(driver, f"http://127.0.0.1:{port}", llm, notion)
     web.shutdown()
 
 
-def open_panel(driver, page_url: str) -> None:
+def tab_id(driver, url: str) -> int:
+    """The id of the tab showing ``url``, asked from an extension page as the popup would."""
+    return int(
+        driver.execute_async_script(
+            "const [url, done] = arguments; chrome.tabs.query({url}).then(([tab]) => done(tab.id));", url
+        )
+    )
+
+
+@dataclass
+class Panel:
+    page: str  # window handle of the page the chat is for
+    handle: str  # window handle of the panel
+    tab: int  # the page's tab id, which the panel is bound to
+
+
+def open_panel(driver, page_url: str) -> Panel:
+    driver.switch_to.new_window("tab")
     driver.get(page_url)
-    article = driver.current_window_handle
+    page = driver.current_window_handle
     driver.switch_to.new_window("tab")
     driver.get(extension_page("popups/popup.html"))
     wait_until(lambda: "Connected" in driver.find_element(By.ID, "servers").text, "Notion to connect")
-    driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "chrome.tabs.query({url: 'http://127.0.0.1/*'}).then(([tab]) =>"
-        " chrome.scripting.executeScript({target: {tabId: tab.id}, files: ['content/panel-frame.js']})).then(() => done());"
-    )
-    driver.close()
-    driver.switch_to.window(article)
-    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#notion-mcp-bridge-panel iframe"), "the panel")
+    tab = tab_id(driver, page_url)
+    driver.get(extension_page(f"panel/panel.html?tab={tab}"))
+    wait_until(lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
+    return Panel(page, driver.current_window_handle, tab)
 
 
-def test_ask_on_a_page_approve_a_write_and_the_page_cannot_read_the_panel(world):
-    driver, page_url, llm, notion = world
+def ask(driver, panel: Panel, question: str, *, use_page: bool = False) -> None:
+    driver.switch_to.window(panel.handle)
+    if use_page and not driver.find_element(By.ID, "use-page").is_selected():
+        driver.find_element(By.ID, "use-page").click()
+    driver.find_element(By.ID, "text").send_keys(question)
+    driver.find_element(By.ID, "send").click()
+
+
+def log_text(driver) -> str:
+    return str(driver.find_element(By.ID, "log").text)
+
+
+def approval_buttons(driver) -> list:
+    return list(driver.find_elements(By.CSS_SELECTOR, ".toolcard button.connect"))
+
+
+def reading_list(notion: DevNotionProcess) -> str:
     database = next(p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id"))
-    reading_list = database["parent"]["database_id"]
+    return str(database["parent"]["database_id"])
+
+
+def save_to_reading_list(database: str, title: str, content: str, call_id: str | None = None) -> dict:
+    call = {"name": "notion__notion-create-pages", "arguments": {
+        "parent": {"database_id": database}, "pages": [{"properties": {"Name": title}, "content": content}]}}  # fmt: skip
+    return {**call, "id": call_id} if call_id else call
+
+
+def test_ask_on_a_page_and_approve_a_write(world):
+    driver, llm, notion = world.driver, world.llm, world.notion
+    page_url = f"{world.base}/article.html"
     llm.plan = [
-        {"pieces": ["Saving ", "it now."], "tool_calls": [{"name": "notion__notion-create-pages", "arguments": {
-            "parent": {"database_id": reading_list},
-            "pages": [{"properties": {"Name": "Espresso basics"}, "content": "Grind fine, dose 18 grams."}]}}]},
+        {"pieces": ["Saving ", "it now."], "tool_calls": [
+            save_to_reading_list(reading_list(notion), "Espresso basics", "Grind fine, dose 18 grams.")]},
         {"pieces": ["Saved it to ", "your **Reading List**."]},
     ]  # fmt: skip
-    open_panel(driver, page_url)
-    peek = driver.execute_script(
-        "const frame = document.querySelector('#notion-mcp-bridge-panel iframe');"
-        "try { return frame.contentDocument === null ? 'no access' : frame.contentDocument.body.innerText; }"
-        "catch (e) { return 'no access: ' + e.name; }"
-    )
-    assert peek.startswith("no access"), f"the page read the panel: {peek!r}"
-
-    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "#notion-mcp-bridge-panel iframe"))
-    driver.find_element(By.ID, "use-page").click()
-    driver.find_element(By.ID, "text").send_keys("Save this article to my Reading List")
-    driver.find_element(By.ID, "send").click()
-    wait_until(
-        lambda: driver.find_elements(By.CSS_SELECTOR, ".toolcard button.connect"), "the approval buttons"
-    )
+    panel = open_panel(driver, page_url)
+    ask(driver, panel, "Save this article to my Reading List", use_page=True)
+    wait_until(lambda: approval_buttons(driver), "the approval buttons")
     card = driver.find_element(By.CSS_SELECTOR, ".toolcard").text
     assert "notion-create-pages" in card and "awaiting_approval" in card and "Espresso basics" in card
     assert not notion.admin("pages", title="Espresso basics")["pages"], "nothing is written before approval"
     screenshot(driver, "panel-awaiting-approval")
-    driver.find_element(By.CSS_SELECTOR, ".toolcard button.connect").click()
-    wait_until(
-        lambda: "Saved it to your Reading List." in driver.find_element(By.ID, "log").text, "the answer"
-    )
+    approval_buttons(driver)[0].click()
+    wait_until(lambda: "Saved it to your Reading List." in log_text(driver), "the answer")
     assert driver.find_elements(By.CSS_SELECTOR, "#log strong")  # Markdown rendered as elements, safely
     assert len(notion.admin("pages", title="Espresso basics")["pages"]) == 1
     user_message = next(m for m in llm.requests[0]["messages"] if m["role"] == "user")["content"]
     assert "Grind fine, dose 18 grams" in user_message and page_url in user_message, (
-        "the page went along as context"
+        "the panel's tab went along as context"
+    )
+    wait_until(
+        lambda: "Save this article" in driver.find_element(By.ID, "conversations").text, "the list to name it"
     )
     screenshot(driver, "panel-answered")
 
 
-def test_save_page_to_notion_and_slash_commands_without_a_model(world):
-    driver, page_url, _, notion = world
-    database = next(p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id"))
-    open_panel(driver, page_url)
-    driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "#notion-mcp-bridge-panel iframe"))
+def test_save_page_to_notion_and_slash_commands(world):
+    driver, notion = world.driver, world.notion
+    page_url = f"{world.base}/article.html"
+    panel = open_panel(driver, page_url)
     driver.find_element(By.ID, "save-page").click()
     form = driver.find_element(By.ID, "save-form")
-    form.find_element(By.NAME, "database").send_keys(database["parent"]["database_id"])
+    form.find_element(By.NAME, "database").send_keys(reading_list(notion))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_until(lambda: "done" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text, "the save")
     saved = notion.admin("pages", title="Espresso basics")["pages"]
@@ -140,3 +217,200 @@ def test_save_page_to_notion_and_slash_commands_without_a_model(world):
     last = driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1]
     wait_until(lambda: "done" in last.text, "the search to finish")
     screenshot(driver, "panel-slash-command")
+
+    # The tab moves on to a page the extension may not read: "Use this page" says so and what to do.
+    driver.switch_to.window(panel.page)
+    driver.get("chrome://version")
+    ask(driver, panel, "Summarise this page", use_page=True)
+    wait_until(lambda: driver.find_element(By.ID, "problem").is_displayed(), "the reason")
+    assert (
+        "Press Alt+Shift+K on this page to let the chat read it."
+        in driver.find_element(By.ID, "problem").text
+    )
+    assert driver.find_element(By.ID, "text").get_attribute("value") == "Summarise this page", (
+        "kept, not sent"
+    )
+    assert world.llm.requests == []
+    screenshot(driver, "panel-page-unreadable")
+
+
+def test_a_page_that_frames_the_panel_gets_a_blocked_frame_and_approves_nothing(world):
+    driver, llm, notion = world.driver, world.llm, world.notion
+    page_url = f"{world.base}/hostile.html"
+    llm.plan = [
+        {"tool_calls": [save_to_reading_list(reading_list(notion), "Espresso basics", "Grind fine.")]},
+        {"text": "Saved it."},
+    ]
+    panel = open_panel(driver, page_url)
+    ask(driver, panel, "Save this article to my Reading List")
+    wait_until(lambda: approval_buttons(driver), "the approval buttons")
+    approve_at = approval_buttons(driver)[0].rect
+
+    driver.switch_to.window(panel.page)
+    stolen_url = extension_page(f"panel/panel.html?tab={panel.tab}")
+    report = driver.execute_async_script(
+        "const [url, done] = arguments; window.attack(url).then(done);", stolen_url
+    )
+    assert report["loaded"] and report["peek"].startswith("no access"), report
+    # Real clicks, as the person's would be: where the real panel's Approve is, and on the decoy's middle.
+    frame = driver.find_element(By.ID, "stolen")
+    for x, y in ((approve_at["x"] + 5, approve_at["y"] + 5), (200, 300)):
+        # Offsets count from the frame's centre; the frame covers the whole window.
+        dx, dy = int(x - frame.rect["width"] / 2), int(y - frame.rect["height"] / 2)
+        ActionChains(driver).move_to_element_with_offset(frame, dx, dy).click().perform()
+    screenshot(driver, "panel-framed-by-a-page")
+    driver.switch_to.frame(frame)
+    for chat_part in ("#log", "#send", ".toolcard", "#use-page"):
+        assert driver.find_elements(By.CSS_SELECTOR, chat_part) == [], f"the framed page has {chat_part}"
+    where = driver.execute_script("return location.href")
+    words = driver.execute_script("return document.body ? document.body.innerText : ''")
+    assert where.startswith("chrome-error://") and "blocked" in words.lower(), (where, words[:200])
+    driver.switch_to.default_content()
+
+    time.sleep(2)  # time enough for any approval to have run the write
+    assert not notion.admin("pages", title="Espresso basics")["pages"], "no approval went through"
+    assert len(llm.requests) == 1, "the agent still waits"
+    driver.switch_to.window(panel.handle)
+    assert "awaiting_approval" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text
+    approval_buttons(driver)[0].click()
+    wait_until(lambda: "Saved it." in log_text(driver), "the answer")
+    assert len(notion.admin("pages", title="Espresso basics")["pages"]) == 1
+
+
+def test_two_tabs_each_chat_in_their_own_panel_at_once(world):
+    """Both models number their call call_1; each panel shows its own conversation's text and cards only."""
+    driver, llm, notion = world.driver, world.llm, world.notion
+    database = reading_list(notion)
+    llm.routes = {
+        "alpha": [
+            {"pieces": ["Alpha ", "is saving ", "espresso."], "delay": 0.05, "tool_calls": [
+                save_to_reading_list(database, "Espresso basics", "Grind fine.", "call_1")]},
+            {"pieces": ["Alpha saved ", "the espresso page."], "delay": 0.05},
+        ],
+        "bravo": [
+            {"pieces": ["Bravo ", "is saving ", "tea."], "delay": 0.05, "tool_calls": [
+                save_to_reading_list(database, "Green tea", "Steep at 80 degrees.", "call_1")]},
+            {"pieces": ["Bravo saved ", "the tea page."], "delay": 0.05},
+        ],
+    }  # fmt: skip
+    espresso = open_panel(driver, f"{world.base}/article.html")
+    tea = open_panel(driver, f"{world.base}/tea.html")
+    ask(driver, espresso, "alpha: save this page", use_page=True)
+    ask(driver, tea, "bravo: save this page", use_page=True)
+    for panel in (espresso, tea):
+        driver.switch_to.window(panel.handle)
+        wait_until(lambda: approval_buttons(driver), "the approval buttons")
+
+    def shown(panel: Panel) -> tuple[str, list[str]]:
+        driver.switch_to.window(panel.handle)
+        cards = driver.find_elements(By.CSS_SELECTOR, ".toolcard")
+        return log_text(driver), [c.text for c in cards]
+
+    text, cards = shown(espresso)
+    assert "Alpha is saving espresso." in text and "Bravo" not in text and "Green tea" not in text
+    assert len(cards) == 1 and "Espresso basics" in cards[0]
+    text, cards = shown(tea)
+    assert "Bravo is saving tea." in text and "Alpha" not in text and "Espresso basics" not in text
+    assert len(cards) == 1 and "Green tea" in cards[0]
+    driver.switch_to.window(espresso.handle)
+    first_card = driver.find_element(By.CSS_SELECTOR, ".toolcard").get_attribute("data-call")
+    driver.switch_to.window(tea.handle)
+    assert (
+        first_card == driver.find_element(By.CSS_SELECTOR, ".toolcard").get_attribute("data-call") == "call_1"
+    )
+    screenshot(driver, "panel-two-tabs")
+
+    approval_buttons(driver)[0].click()  # the tea panel's
+    wait_until(lambda: "Bravo saved the tea page." in log_text(driver), "the tea answer")
+    assert notion.admin("pages", title="Green tea")["pages"]
+    assert not notion.admin("pages", title="Espresso basics")["pages"], "the espresso call still waits"
+    text, cards = shown(espresso)
+    assert "awaiting_approval" in cards[0] and "Bravo" not in text
+    approval_buttons(driver)[0].click()
+    wait_until(lambda: "Alpha saved the espresso page." in log_text(driver), "the espresso answer")
+    assert "Bravo" not in log_text(driver) and len(driver.find_elements(By.CSS_SELECTOR, ".toolcard")) == 1
+    assert len(notion.admin("pages", title="Espresso basics")["pages"]) == 1
+    text, cards = shown(tea)
+    assert "Alpha" not in text and len(cards) == 1
+
+    firsts = {next(m for m in r["messages"] if m["role"] == "user")["content"] for r in llm.requests}
+    assert any(f.startswith("alpha") and f"{world.base}/article.html" in f for f in firsts)
+    assert any(f.startswith("bravo") and f"{world.base}/tea.html" in f for f in firsts), (
+        "each panel read its own tab"
+    )
+
+
+SIDE_PANELS = """
+const done = arguments[arguments.length - 1];
+chrome.runtime.getContexts({contextTypes: ["SIDE_PANEL"]}).then((found) => done(found.map((c) => c.documentUrl)));
+"""
+
+OPEN_AS_THE_POPUP_DOES = """
+const [tabId, done] = arguments;
+chrome.runtime.sendMessage({type: "chat.open", tabId}).then((outcome) =>
+  chrome.sidePanel.getOptions({tabId}).then((options) => done({outcome, options})));
+"""
+
+# A button on an extension page that sends the popup's message, so a WebDriver click, which Chrome counts as the
+# person's gesture, reaches sidePanel.open the way a click in the popup does.
+GESTURE_BUTTON = """
+const [tabId] = arguments;
+const button = document.createElement("button");
+button.id = "open-for-tab";
+button.textContent = "Open chat";
+button.style.cssText = "position:fixed;top:0;left:0;width:300px;height:80px;z-index:2147483647";
+button.addEventListener("click", () =>
+  chrome.runtime.sendMessage({type: "chat.open", tabId}).then((outcome) => (window.opened = outcome)));
+document.body.prepend(button);
+"""
+
+
+def test_opening_the_chat_binds_the_tabs_side_panel_and_closing_takes_it_down(world):
+    driver = world.driver
+    page_url = f"{world.base}/article.html"
+    driver.get(page_url)
+    article = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(extension_page("options/options.html"))
+    extension_tab = driver.current_window_handle
+    tab = tab_id(driver, page_url)
+    before = driver.execute_async_script(
+        "const [tabId, done] = arguments; chrome.sidePanel.getOptions({tabId}).then(done);", tab
+    )
+    assert not before.get("path"), before
+
+    # Without a gesture (a script, as here) Chrome refuses open(); the panel is set up all the same.
+    plain = driver.execute_async_script(OPEN_AS_THE_POPUP_DOES, tab)
+    print("open() without a gesture:", plain["outcome"])
+    assert plain["options"] == {"tabId": tab, "path": f"panel/panel.html?tab={tab}", "enabled": True}
+    assert plain["outcome"]["configured"] is True
+    if not plain["outcome"]["opened"]:
+        assert "gesture" in plain["outcome"]["error"], plain["outcome"]
+
+    # With one, the side panel opens for that tab, on that tab's page.
+    driver.execute_script(GESTURE_BUTTON, tab)
+    driver.find_element(By.ID, "open-for-tab").click()
+    wait_until(lambda: driver.execute_script("return window.opened"), "the open to be answered")
+    print("open() on a click:", driver.execute_script("return window.opened"))
+    assert driver.execute_script("return window.opened")["ok"] is True
+    driver.switch_to.window(article)  # a tab's own panel shows when its tab is the active one
+    driver.switch_to.window(extension_tab)
+    panel_url = extension_page(f"panel/panel.html?tab={tab}")
+    wait_until(lambda: panel_url in driver.execute_async_script(SIDE_PANELS), "the side panel to load")
+    # The side panel is an extension view like the others: its document is the chat, bound to the tab, and ready.
+    view = (
+        "return chrome.extension.getViews().filter((v) => v.location.href === arguments[0])"
+        ".map((v) => ({log: !!v.document.getElementById('log'), ready: v.document.body.dataset.ready}));"
+    )
+    wait_until(
+        lambda: driver.execute_script(view, panel_url) == [{"log": True, "ready": "true"}], "the chat in it"
+    )
+
+    driver.execute_script(
+        "chrome.runtime.connect({name: 'ui'}).postMessage({type: 'panel.close', tabId: arguments[0]});", tab
+    )
+    wait_until(lambda: panel_url not in driver.execute_async_script(SIDE_PANELS), "the side panel to close")
+    after = driver.execute_async_script(
+        "const [tabId, done] = arguments; chrome.sidePanel.getOptions({tabId}).then(done);", tab
+    )
+    assert after["enabled"] is False

@@ -1,20 +1,27 @@
-"""What a hostile tool result or model answer can do inside the extension's pages: nothing.
+"""What a hostile tool result, model answer or web page can do to the extension's pages: nothing.
 
-Two walls. The pages' Content-Security-Policy runs only the extension's own script files: no inline script,
+Three walls. The pages' Content-Security-Policy runs only the extension's own script files: no inline script,
 no inline handlers, no eval; checked in the files (nothing relies on inline script, so the policy can stay
-strict) and in a real Chromium, where hostile markup is put into each page. And the renderers never make
+strict) and in a real Chromium, where hostile markup is put into each page. The renderers never make
 markup from text: a corpus of XSS payloads goes through the Markdown renderer and the tool-result renderer in
-a live page, and what comes out has only allowed tags, only safe links, and ran nothing.
+a live page, and what comes out has only allowed tags, only safe links, and ran nothing. And no web page can
+show, frame, fetch or open an extension page: the chat lives in the side panel, no resource is web-accessible,
+and a page that frames the chat's address gets Chrome's blocked page.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import threading
+from functools import partial
 
 import pytest
+from selenium.webdriver.common.by import By
 
 from host.commands.browser import EXTENSION_DIR, chromium, extension_page, wait_until
+from tests.support.processes import free_port
 
 PAGES = ["popups/popup.html", "popups/tools.html", "options/options.html", "panel/panel.html"]
 
@@ -35,6 +42,19 @@ def test_no_page_carries_inline_script_or_inline_handlers(page):
         assert re.search(r"\bsrc=", tag), f"{page}: inline <script> {tag}"
     assert not re.search(r"\son[a-z]+\s*=", html, flags=re.IGNORECASE), f"{page}: inline event handler"
     assert "javascript:" not in html.lower()
+
+
+def test_no_extension_page_is_exposed_to_web_pages():
+    """The chat is in the side panel: nothing is web-accessible, nothing is injected into pages."""
+    manifest = json.loads((EXTENSION_DIR / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("web_accessible_resources", "content_scripts", "externally_connectable", "host_permissions"):
+        assert key not in manifest, key
+    assert {"sidePanel", "activeTab"} <= set(manifest["permissions"])
+    assert not (EXTENSION_DIR / "content").exists()
+    for script in EXTENSION_DIR.rglob("*.js"):
+        text = script.read_text(encoding="utf-8")
+        assert not re.search(r"\bfiles\s*:", text), f"{script}: injects a script file into a page"
+        assert 'getURL("panel/' not in text, f"{script}: hands a page the panel's address"
 
 
 def test_no_extension_script_evaluates_strings():
@@ -186,3 +206,62 @@ def test_an_xss_corpus_rendered_as_answers_and_tool_results_stays_text(browser):
         outcome["tags"]
     )
     assert outcome["text"] > 0
+
+
+FRAMER = """<!doctype html><html><head><title>A page that wants the chat</title></head><body><p>Hello</p></body></html>"""
+
+TRY_EVERYTHING = """
+const [panelUrl, done] = arguments;
+const report = {};
+try {
+  const response = await fetch(panelUrl);
+  report.fetch = 'read ' + (await response.text()).length + ' characters';
+} catch (e) { report.fetch = 'refused: ' + e.name; }
+report.frames = await Promise.all([panelUrl, panelUrl.split('?')[0]].map((url) => new Promise((resolve) => {
+  const frame = document.createElement('iframe');
+  frame.src = url;
+  frame.className = 'stolen';
+  frame.style.cssText = 'opacity:0;position:fixed;inset:0;width:100vw;height:100vh';
+  frame.addEventListener('load', () => {
+    try { resolve(frame.contentDocument === null ? 'no access' : frame.contentDocument.body.innerText); }
+    catch (e) { resolve('no access: ' + e.name); }
+  });
+  document.body.append(frame);
+})));
+done(report);
+"""
+
+
+@pytest.fixture(scope="module")
+def web_page(tmp_path_factory):
+    site = tmp_path_factory.mktemp("site")
+    (site / "page.html").write_text(FRAMER)
+    port = free_port()
+    web = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    )
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}/page.html"
+    web.shutdown()
+
+
+def test_a_web_page_can_neither_fetch_nor_frame_nor_open_the_chat(browser, web_page):
+    panel_url = extension_page("panel/panel.html?tab=1")
+    browser.get(web_page)
+    report = browser.execute_async_script(
+        "(async () => { " + TRY_EVERYTHING + " })().catch((e) => arguments[1]({error: String(e)}));",
+        panel_url,
+    )
+    assert report["fetch"].startswith("refused"), report
+    assert all(peek.startswith("no access") for peek in report["frames"]), report
+    for frame in browser.find_elements(By.CSS_SELECTOR, "iframe.stolen"):
+        browser.switch_to.frame(frame)
+        assert browser.find_elements(By.ID, "log") == []
+        assert browser.execute_script("return location.href").startswith("chrome-error://")
+        assert "blocked" in browser.execute_script("return document.body.innerText").lower()
+        browser.switch_to.default_content()
+    # A page sending itself to the chat's address lands on the same blocked page.
+    browser.execute_script("location.href = arguments[0];", panel_url)
+    wait_until(lambda: browser.execute_script("return location.href") != web_page, "the navigation")
+    assert browser.find_elements(By.ID, "log") == []
+    assert "blocked" in browser.execute_script("return document.body.innerText").lower()

@@ -1,6 +1,8 @@
 // The background service worker: owns the native port to the host, relays requests from every page,
-// keeps the last status for the popup, runs the browser step of OAuth, and shows a badge.
+// keeps the last status for the popup, runs the browser step of OAuth, opens the chat's side panel, and shows a
+// badge.
 
+import { closeChat, openChat, unreadablePage } from "../shared/chat-panel.js";
 import { Backoff } from "./backoff.js";
 import { ChunkJoiner } from "./chunks.js";
 import { Correlator } from "./correlator.js";
@@ -186,8 +188,13 @@ function paintBadge() {
   chrome.action.setBadgeBackgroundColor({ color: alarming ? "#d93025" : "#2383e2" });
 }
 
+/** Whether a message comes from one of the extension's own pages (never from a web page or content script). */
+function fromExtensionPage(sender) {
+  return sender?.id === chrome.runtime.id && typeof sender.url === "string" && sender.url.startsWith(chrome.runtime.getURL(""));
+}
+
 chrome.runtime.onConnect.addListener((ui) => {
-  if (ui.name !== "ui") return;
+  if (ui.name !== "ui" || !fromExtensionPage(ui.sender)) return;
   uiPorts.add(ui);
   ui.postMessage(snapshot());
   ui.onDisconnect.addListener(() => uiPorts.delete(ui));
@@ -199,12 +206,12 @@ chrome.runtime.onConnect.addListener((ui) => {
       return;
     }
     if (message.type === "panel.close") {
-      if (ui.sender?.tab?.id !== undefined) chrome.tabs.sendMessage(ui.sender.tab.id, { type: "panel.close" }).catch(() => {});
+      await closeChat(chrome.sidePanel, message.tabId);
       return;
     }
     if (message.type !== "request") return;
     if (message.verb === "page.context") {
-      ui.postMessage({ type: "reply", rid: message.rid, reply: await readPage(ui.sender?.tab?.id) });
+      ui.postMessage({ type: "reply", rid: message.rid, reply: await readPage(message.fields?.tab_id) });
       return;
     }
     try {
@@ -216,17 +223,24 @@ chrome.runtime.onConnect.addListener((ui) => {
   });
 });
 
-// --- the in-page chat panel ------------------------------------------------------------------------------
+// --- the chat, in the side panel ------------------------------------------------------------------------
 
-/** Show or hide the panel in a tab. Called on the person's gesture (popup, shortcut, context menu), which is
- * what grants activeTab for that tab. */
-async function togglePanel(tabId) {
-  await chrome.scripting.executeScript({ target: { tabId }, files: ["content/panel-frame.js"] });
-}
+// The chat is Chrome's side panel, per tab: browser UI, which no page can restyle, cover, read or frame (an iframe
+// in the page's DOM could be made transparent over a decoy and its "Always allow" clicked). The popup's
+// "Open chat", Alt+Shift+K and the context menu call openChat straight from the person's gesture, which also
+// grants activeTab for that tab, so the panel can read it for "Use this page".
 
-/** What "Use this page" attaches: URL, title, and the selection or the page's readable text. */
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (message?.type !== "chat.open" || !fromExtensionPage(sender)) return false;
+  openChat(chrome.sidePanel, message.tabId).then(sendResponse);
+  return true; // answers asynchronously
+});
+
+/** What "Use this page" attaches: URL, title, and the selection or the page's readable text, of the panel's tab. */
 async function readPage(tabId) {
-  if (tabId === undefined) return { ok: false, error: { code: "no_page", message: "the panel is not in a page" } };
+  if (!Number.isInteger(tabId)) {
+    return { ok: false, error: { code: "no_page", message: "This chat is not bound to a tab: open it from the page with Alt+Shift+K." } };
+  }
   try {
     const [{ result }] = await chrome.scripting.executeScript({
       target: { tabId },
@@ -239,16 +253,20 @@ async function readPage(tabId) {
     });
     return { ok: true, result };
   } catch (error) {
-    return { ok: false, error: { code: "no_page", message: `this page cannot be read: ${error.message}` } };
+    return { ok: false, error: { code: "no_page", message: unreadablePage(error.message) } };
   }
 }
 
-chrome.commands.onCommand.addListener(async (command, tab) => {
-  if (command === "open-chat" && tab?.id !== undefined) await togglePanel(tab.id);
+chrome.commands.onCommand.addListener((command, tab) => {
+  if (command === "open-chat" && tab?.id !== undefined) openChat(chrome.sidePanel, tab.id).then(report);
 });
-chrome.contextMenus.onClicked.addListener(async (info, tab) => {
-  if (info.menuItemId === "open-chat" && tab?.id !== undefined) await togglePanel(tab.id);
+chrome.contextMenus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId === "open-chat" && tab?.id !== undefined) openChat(chrome.sidePanel, tab.id).then(report);
 });
+
+function report(outcome) {
+  if (!outcome.ok) console.warn("could not open the chat:", outcome.error);
+}
 
 // --- staying connected ---------------------------------------------------------------------------------
 

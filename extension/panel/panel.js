@@ -1,19 +1,23 @@
-// The in-page chat panel (an extension page inside an iframe): a conversation with the model, whose tool
-// calls run on every connected server; write calls wait here for the person's approval.
+// The chat panel, shown in Chrome's side panel for one tab (panel.html?tab=<id>): a conversation with the model,
+// whose tool calls run on every connected server; write calls wait here for the person's approval.
+// The panel is bound to its tab (what "Use this page" reads) and to one conversation, which it starts with
+// chat.new before its first message or picks from the list; it shows that conversation's events and no others.
 // Without a model configured, slash commands call tools directly.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
 import { renderMarkdown } from "../shared/markdown.js";
 
 const client = new BridgeClient();
 const log = document.getElementById("log");
 const text = document.getElementById("text");
 const conversations = document.getElementById("conversations");
+const tabId = boundTab(location.search);
+const remembered = `chat.tab.${tabId}`; // this tab's conversation, kept while the browser runs
 let conversationId = null;
 let status = null;
 let llmReady = false;
 let current = null; // the assistant bubble being streamed: {node, text}
-let sending = false; // a new conversation adopts the id of the first chat event after its first send
 const cards = new Map();
 
 function el(tag, className, content) {
@@ -57,7 +61,14 @@ function toolCard(event) {
     for (const [label, approve, always] of [["Approve", true, false], ["Always allow", true, true], ["Deny", false, false]]) {
       const button = el("button", approve ? "connect" : "", label);
       button.type = "button";
-      button.addEventListener("click", () => client.request("chat.approve", { call_id: event.call_id, approve, always }));
+      button.addEventListener("click", async () => {
+        row.querySelectorAll("button").forEach((b) => (b.disabled = true));
+        const reply = await client.request("chat.approve", { conversation_id: event.conversation_id, call_id: event.call_id, approve, always });
+        if (!reply.ok) {
+          problem(reply.error.message);
+          row.querySelectorAll("button").forEach((b) => (b.disabled = false));
+        }
+      });
       row.append(button);
     }
     card.append(row);
@@ -73,13 +84,8 @@ function toolCard(event) {
 }
 
 function onEvent(event) {
-  if (!event.type?.startsWith("chat.")) return;
-  if (!conversationId) {
-    // Every panel hears every conversation's events: only a panel that just asked takes a new one.
-    if (!sending) return;
-    conversationId = event.conversation_id;
-  }
-  if (event.conversation_id !== conversationId) return;
+  // Every panel hears every conversation's events; this one shows its own conversation's, and none before it has one.
+  if (!isOwnEvent(event, conversationId)) return;
   if (event.type === "chat.delta") {
     current ??= { node: say("assistant", ""), text: "" };
     current.text += event.text;
@@ -121,8 +127,17 @@ async function loadConversations() {
   if (conversationId) conversations.value = conversationId;
 }
 
-async function openConversation(id) {
+/** Bind the panel to a conversation (or to none, until the next message starts one). */
+function bind(id) {
   conversationId = id || null;
+  if (tabId !== null) {
+    const change = conversationId ? chrome.storage.session.set({ [remembered]: conversationId }) : chrome.storage.session.remove(remembered);
+    change.catch(() => {});
+  }
+}
+
+async function openConversation(id) {
+  bind(id);
   log.replaceChildren();
   cards.clear();
   current = null;
@@ -135,8 +150,10 @@ async function openConversation(id) {
   }
 }
 
+/** The panel's tab as context ({url, title, selection, text}), or null after saying why it cannot be read. */
 async function pageContext() {
-  const reply = await client.request("page.context", {});
+  const reply = await client.request("page.context", { tab_id: tabId });
+  if (!reply.ok) problem(reply.error.message);
   return reply.ok ? reply.result : null;
 }
 
@@ -175,22 +192,41 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   problem(null);
   if (question.startsWith("/")) return slash(question);
   if (!llmReady) return problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+  let context = null;
+  if (document.getElementById("use-page").checked) {
+    context = await pageContext();
+    if (!context) {
+      text.value = question; // nothing was sent; the reason is shown
+      return;
+    }
+  }
+  if (!conversationId) {
+    // Start the conversation first, so every event of its first turn already carries an id this panel knows.
+    const started = await client.request("chat.new", {});
+    if (!started.ok) return problem(started.error.message);
+    bind(started.result.conversation_id);
+  }
   say("user", question);
   current = null;
-  const context = document.getElementById("use-page").checked ? await pageContext() : null;
-  document.getElementById("stop").hidden = false;
-  sending = true;
-  const reply = await client.request("chat.send", { text: question, conversation_id: conversationId, ...(context ? { context } : {}) }, 10 * 60_000);
-  document.getElementById("stop").hidden = true;
-  sending = false;
-  if (reply.ok) {
-    conversationId = reply.result.conversation_id;
-    if (!current && reply.result.text) say("assistant", reply.result.text);
-    loadConversations();
-  } else {
-    problem(reply.error.message);
+  running(true);
+  const asked = conversationId;
+  const sent = client.request("chat.send", { text: question, conversation_id: asked, ...(context ? { context } : {}) }, 10 * 60_000);
+  loadConversations(); // asked after the send, so the list already has this conversation under its first line
+  const reply = await sent;
+  running(false);
+  if (conversationId === asked) {
+    // (The person may have switched to another conversation meanwhile: then this answer is not for this log.)
+    if (reply.ok && !current && reply.result.text) say("assistant", reply.result.text);
+    if (!reply.ok) problem(reply.error.message);
   }
+  loadConversations();
 });
+
+/** While this panel's turn runs: Stop instead of Send (the host refuses a second turn in one conversation). */
+function running(yes) {
+  document.getElementById("stop").hidden = !yes;
+  document.getElementById("send").disabled = yes;
+}
 
 text.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) {
@@ -206,7 +242,11 @@ document.getElementById("delete").addEventListener("click", async () => {
   openConversation(null);
   loadConversations();
 });
-document.getElementById("close").addEventListener("click", () => client.port.postMessage({ type: "panel.close" }));
+document.getElementById("close").addEventListener("click", () => {
+  // The background disables this tab's side panel, which closes it; window.close() covers a panel shown elsewhere.
+  client.port.postMessage({ type: "panel.close", tabId });
+  window.close();
+});
 document.getElementById("save-page").addEventListener("click", () => {
   document.getElementById("save-form").hidden = !document.getElementById("save-form").hidden;
 });
@@ -214,7 +254,7 @@ document.getElementById("save-form").addEventListener("submit", async (event) =>
   event.preventDefault();
   const form = event.target;
   const page = await pageContext();
-  if (!page) return problem("this page's content cannot be read");
+  if (!page) return;
   const content = `Source: ${page.url}\n\n${page.selection || page.text}`;
   const args = {
     parent: { database_id: form.database.value.trim() },
@@ -227,5 +267,16 @@ document.getElementById("save-form").addEventListener("submit", async (event) =>
   form.hidden = true;
 });
 
-loadConfig();
-loadConversations();
+/** Reopened on a tab whose chat had a conversation: show it again. */
+async function restore() {
+  if (tabId === null) return;
+  const stored = (await chrome.storage.session.get(remembered).catch(() => ({})))[remembered];
+  if (stored && !conversationId) {
+    const reply = await client.request("chat.history", { conversation_id: stored });
+    if (reply.ok) await openConversation(stored);
+    else bind(null);
+  }
+}
+
+// data-ready: the panel has its configuration and conversations and can take a message (the browser tests wait for it).
+Promise.all([loadConfig(), restore().then(loadConversations)]).finally(() => (document.body.dataset.ready = "true"));

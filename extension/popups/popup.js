@@ -180,11 +180,18 @@ async function act(server, verb, fields = {}, timeoutMs) {
 }
 
 document.getElementById("retry").addEventListener("click", () => client.reconnect());
-document.getElementById("open-chat").addEventListener("click", async () => {
-  // Clicking in the toolbar popup is the gesture that grants activeTab for the page behind it.
-  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
-  if (tab?.id !== undefined) await chrome.scripting.executeScript({ target: { tabId: tab.id }, files: ["content/panel-frame.js"] });
-  window.close();
+// The page behind the popup, looked up now: on the click there is no time for it, as sidePanel.open() must run
+// within the click's gesture, and an await before asking the background would spend it.
+let pageTabId;
+chrome.tabs.query({ active: true, currentWindow: true }).then(([tab]) => (pageTabId = tab?.id));
+document.getElementById("open-chat").addEventListener("click", () => {
+  // Opening the popup from the toolbar granted activeTab for that page; the chat opens beside it, bound to it.
+  chrome.runtime.sendMessage({ type: "chat.open", tabId: pageTabId }).then((outcome) => {
+    if (outcome?.ok) return window.close();
+    const problem = document.getElementById("chat-problem");
+    problem.hidden = false;
+    text(problem, `The chat could not open: ${outcome?.error ?? "no answer"}`);
+  });
 });
 client.onState(render);
 // Paint at once from the last state the background stored, before the port answers.

@@ -33,6 +33,7 @@ HANDLERS: dict[str, Handler] = {
     "tool.call": tools.tool_call,
     "tool.cancel": tools.tool_cancel,
     "elicitation.respond": tools.elicitation_respond,
+    "chat.new": chat.chat_new,
     "chat.send": chat.chat_send,
     "chat.cancel": chat.chat_cancel,
     "chat.approve": chat.chat_approve,

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 from host import config as config_store
 from host import paths
 from host.actions.errors import ActionError
-from host.protocol import ChatApprove, ChatCancel, ChatDelete, ChatHistory, ChatList, ChatSend, ErrorCode
+from host.protocol import (
+    ChatApprove,
+    ChatCancel,
+    ChatDelete,
+    ChatHistory,
+    ChatList,
+    ChatNew,
+    ChatSend,
+    ErrorCode,
+)
 
 if TYPE_CHECKING:
     from host.agent.agent import ChatAgent
@@ -101,16 +110,28 @@ def agent(host: Host) -> ChatAgent:
     return created
 
 
+async def chat_new(host: Host, request: ChatNew) -> dict[str, Any]:
+    return {"conversation_id": agent(host).history.create(request.title or "")}
+
+
 async def chat_send(host: Host, request: ChatSend) -> dict[str, Any]:
     from host.agent.agent import ChatFailed
 
     chat = agent(host)
+    first_line = request.text.strip().splitlines()[0][:80]
     conversation_id = request.conversation_id
     if conversation_id is None:
-        conversation_id = chat.history.create(request.text.strip().splitlines()[0][:80])
+        conversation_id = chat.history.create(first_line)
     elif not chat.history.exists(conversation_id):
         raise ActionError(ErrorCode.UNKNOWN_CONVERSATION, f"no conversation with id {conversation_id!r}")
     turns = host.chat_turns
+    if conversation_id in turns:
+        # Two turns at once would interleave their messages in one history and race for its approvals.
+        raise ActionError(
+            ErrorCode.TURN_IN_PROGRESS,
+            "a turn is already running in this conversation; wait for it or press Stop",
+        )
+    chat.history.name(conversation_id, first_line)
     turn = asyncio.ensure_future(chat.turn(conversation_id, request.text, request.context))
     turns[conversation_id] = turn
     try:
@@ -135,8 +156,14 @@ async def chat_cancel(host: Host, request: ChatCancel) -> dict[str, Any]:
 
 
 async def chat_approve(host: Host, request: ChatApprove) -> dict[str, Any]:
-    if not agent(host).approvals.answer(request.call_id, request.approve, request.always):
-        raise ActionError(ErrorCode.UNKNOWN_CALL, f"no tool call {request.call_id!r} is waiting for approval")
+    if not agent(host).approvals.answer(
+        request.conversation_id, request.call_id, request.approve, request.always
+    ):
+        raise ActionError(
+            ErrorCode.UNKNOWN_CALL,
+            f"no tool call {request.call_id!r} is waiting for approval"
+            f" in conversation {request.conversation_id!r}",
+        )
     return {"delivered": True}
 
 

@@ -92,21 +92,26 @@ def describe_llm_error(exc: BaseException) -> str:
 
 
 class Approvals:
-    """Calls waiting for the person's yes or no."""
+    """Calls waiting for the person's yes or no, each under its conversation and call id.
+
+    The model chooses call ids, and models reuse simple ones (``call_1``) in every conversation; keyed by the
+    call id alone, a yes given in one conversation would run a call waiting in another.
+    """
 
     def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[tuple[bool, bool]]] = {}
+        self._waiting: dict[tuple[str, str], asyncio.Future[tuple[bool, bool]]] = {}
 
-    async def wait(self, call_id: str) -> tuple[bool, bool]:
+    async def wait(self, conversation_id: str, call_id: str) -> tuple[bool, bool]:
+        key = (conversation_id, call_id)
         future: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
-        self._waiting[call_id] = future
+        self._waiting[key] = future
         try:
             return await future
         finally:
-            self._waiting.pop(call_id, None)
+            self._waiting.pop(key, None)
 
-    def answer(self, call_id: str, approve: bool, always: bool) -> bool:
-        future = self._waiting.get(call_id)
+    def answer(self, conversation_id: str, call_id: str, approve: bool, always: bool) -> bool:
+        future = self._waiting.get((conversation_id, call_id))
         if future is None or future.done():
             return False
         future.set_result((approve, always))
@@ -283,7 +288,7 @@ class ChatAgent:
         event.update(server=server_id, server_name=source.name, tool=tool_name, arguments=arguments)
         if needs_approval(source, tool):
             self._send({**event, "status": "awaiting_approval"})
-            approve, always = await self.approvals.wait(call["id"])
+            approve, always = await self.approvals.wait(conversation_id, call["id"])
             if not approve:
                 self._send({**event, "status": "denied"})
                 return "The person denied this tool call; it was not run."

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 """
 
+#: How a conversation with no title yet (started by chat.new, nothing sent) is listed.
+UNTITLED = "New chat"
+
 
 class History:
     def __init__(self, path: Path) -> None:
@@ -42,15 +45,24 @@ class History:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
-    def create(self, title: str) -> str:
+    def create(self, title: str = "") -> str:
+        """A new conversation; an empty title leaves it to be named by its first message (``name``)."""
         conversation_id = uuid.uuid4().hex
         now = time.time()
         with self._lock:
             self._db.execute(
                 "INSERT INTO conversations VALUES (?, ?, ?, ?)",
-                (conversation_id, title[:120] or "Chat", now, now),
+                (conversation_id, title.strip()[:120], now, now),
             )
         return conversation_id
+
+    def name(self, conversation_id: str, title: str) -> None:
+        """Give a conversation that has no title yet this one; a title it already has stays."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE conversations SET title=? WHERE id=? AND title=''",
+                (title.strip()[:120] or UNTITLED, conversation_id),
+            )
 
     def exists(self, conversation_id: str) -> bool:
         with self._lock:
@@ -85,7 +97,7 @@ class History:
             rows = self._db.execute(
                 "SELECT id, title, created_at, updated_at FROM conversations ORDER BY updated_at DESC"
             ).fetchall()
-        return [{"id": r[0], "title": r[1], "created_at": r[2], "updated_at": r[3]} for r in rows]
+        return [{"id": r[0], "title": r[1] or UNTITLED, "created_at": r[2], "updated_at": r[3]} for r in rows]
 
     def delete(self, conversation_id: str) -> bool:
         with self._lock:

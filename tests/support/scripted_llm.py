@@ -2,6 +2,10 @@
 
 Each request to /v1/chat/completions takes the next step of the plan: text to stream (in small pieces, with a
 delay between them) and/or tool calls, or an HTTP error. Every request body is kept for assertions.
+
+Conversations that run at once get a plan each: ``routes`` maps a word to the steps of the conversation whose
+first user message contains it, so their requests may arrive in any order. A tool call may name its ``id``, as
+models that number their calls from ``call_1`` in every conversation do.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tests.support.processes import free_port
 class ScriptedLLM:
     def __init__(self) -> None:
         self.plan: list[dict[str, Any]] = []
+        self.routes: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[dict[str, Any]] = []
         self.port = free_port()
         self.first_byte_at: list[float] = []
@@ -51,7 +56,8 @@ class ScriptedLLM:
     async def _complete(self, request: Request) -> Any:
         body = await request.json()
         self.requests.append(body)
-        step = self.plan.pop(0) if self.plan else {"text": "(no more plan)"}
+        plan = self._plan_for(body)
+        step = plan.pop(0) if plan else {"text": "(no more plan)"}
         if "status" in step:
             return JSONResponse(
                 {"error": {"message": step.get("message", "scripted error")}}, status_code=step["status"]
@@ -71,9 +77,18 @@ class ScriptedLLM:
                 yield chunk({"content": piece})
                 await asyncio.sleep(step.get("delay", 0))
             for i, call in enumerate(step.get("tool_calls", [])):
-                yield chunk({"tool_calls": [{"index": i, "id": f"call_{len(self.requests)}_{i}", "type": "function",
+                call_id = call.get("id") or f"call_{len(self.requests)}_{i}"
+                yield chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
                                              "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]})  # fmt: skip
             yield chunk({}, "tool_calls" if step.get("tool_calls") else "stop")
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    def _plan_for(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        first = next((m for m in body.get("messages", []) if m.get("role") == "user"), None)
+        content = str(first.get("content", "")) if first else ""
+        for word, steps in self.routes.items():
+            if word in content:
+                return steps
+        return self.plan
