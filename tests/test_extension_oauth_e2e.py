@@ -68,6 +68,26 @@ def test_connect_allow_then_disconnect(setup):
     assert notion.admin("stats")["oauth"]["revocations"] >= 1
 
 
+def test_connect_pressed_while_the_host_is_already_connecting_opens_the_sign_in(tmp_path):
+    """The host's own background attempt may not open windows; Connect pressed during it must still sign in."""
+    profile, home = tmp_path / "profile", tmp_path / "home"
+    with DevNotionProcess(auth=True, workspace_name="Acme Corp") as notion:
+        notion.admin("discovery-delay", ms=3000)  # hold every attempt at its first metadata request
+        write_config(home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}])
+        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
+        subprocess.run(
+            [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+            check=True, capture_output=True, env=env,
+        )  # fmt: skip
+        with chromium(profile) as driver:
+            driver.get(extension_page("popups/popup.html"))
+            wait_until(lambda: "Connecting" in card_text(driver, "notion"), "the background attempt")
+            sign_in_from_popup(driver, "notion", "allow")
+            wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected", 60)
+            assert "Needs auth" not in card_text(driver, "notion")
+            assert notion.admin("stats")["oauth"]["authorizations"] == 1
+
+
 def test_deny_ends_in_needs_auth_with_words(setup):
     driver, _, _ = setup
     driver.get(extension_page("popups/popup.html"))

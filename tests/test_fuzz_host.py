@@ -107,6 +107,8 @@ class HostileFrames:
         self.rng = random.Random(seed)
         self.serial = itertools.count()
         self.kinds: Counter[str] = Counter()
+        self.expected: dict[str, str] = {}
+        """Request ids whose reply must carry exactly this code."""
 
     def next_id(self) -> str:
         request_id = f"f{next(self.serial)}:"
@@ -159,8 +161,8 @@ class HostileFrames:
         rng = self.rng
         kind = rng.choices(
             ["random_bytes", "not_object", "deep_json", "bad_utf8", "no_usable_id", "bad_type",
-             "unknown_verb", "hostile_arguments", "huge_string"],
-            weights=[8, 6, 2, 3, 8, 5, 8, 59.8, 0.2],
+             "unknown_verb", "hostile_arguments", "huge_string", "deep_arguments", "blank_text"],
+            weights=[8, 6, 2, 3, 8, 5, 8, 56.8, 0.2, 1.5, 1.5],
         )[0]  # fmt: skip
         self.kinds[kind] += 1
         if kind == "random_bytes":
@@ -191,6 +193,25 @@ class HostileFrames:
                 [rng.choice(HOSTILE_STRINGS) or "x", "ping ", "PING", "reply", "status", "chunk"]
             )
             return json.dumps({"id": request_id, "type": verb}).encode(), request_id
+        if kind == "deep_arguments":
+            # A valid request whose arguments nest deeper than any real tool's; within what JSON parsers take.
+            request_id = self.next_id()
+            nested: Any = self.value()
+            for _ in range(rng.choice([50, 400, 900])):
+                nested = rng.choice([[nested], {"a": nested}])
+            verb, fields = rng.choice([
+                ("tool.call", {"server": "sqlite", "tool": "read_query", "arguments": {"query": "SELECT 1", "params": nested}}),
+                ("tool.call", {"server": "fuzz-0", "tool": "x", "arguments": {"deep": nested}}),
+                ("chat.send", {"text": "hello", "context": {"deep": nested}, "conversation_id": "none"}),
+            ])  # fmt: skip
+            return json.dumps({"type": verb, "id": request_id, **fields}).encode(), request_id
+        if kind == "blank_text":
+            request_id = self.next_id()
+            text = "".join(
+                rng.choice([" ", "\t", "\n", "\r", "\u3000", "\u00a0"]) for _ in range(rng.randrange(1, 30))
+            )
+            self.expected[request_id] = ErrorCode.INVALID_ARGUMENTS
+            return json.dumps({"type": "chat.send", "id": request_id, "text": text}).encode(), request_id
         if kind == "huge_string":
             message = self.request(rng.choice(VERBS))
             message[rng.choice(FIELDS)] = rng.choice(["A", "é", "\u0000"]) * rng.randrange(100_000, 400_000)
@@ -225,6 +246,7 @@ class RawHost:
             env={**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file", **env},
         )
         self.replies: Counter[str] = Counter()
+        self.codes: dict[str, str] = {}
         self.reply_codes: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
         self.internal: list[dict[str, Any]] = []
@@ -261,6 +283,7 @@ class RawHost:
                 kind = message.get("type")
                 if kind == "reply":
                     self.replies[message["id"]] += 1
+                    self.codes[message["id"]] = "ok" if message["ok"] else message["error"]["code"]
                     if message["id"].startswith("after-"):
                         self.checks[message["id"]] = message
                     code = "ok" if message["ok"] else message["error"]["code"]
@@ -351,6 +374,10 @@ def test_a_hundred_thousand_hostile_frames_each_get_an_answer_and_the_host_keeps
     answered_twice = [i for i in ids if host.replies[i] != 1]
     assert not answered_twice, f"answered more than once: {answered_twice[:5]}"
     assert sum(host.events.values()) == expected_events, host.events
+    wrong = {i: (code, host.codes.get(i)) for i, code in frames.expected.items() if host.codes.get(i) != code}
+    assert frames.kinds["blank_text"] > 0 and not wrong, (
+        f"replies with the wrong code: {list(wrong.items())[:5]}"
+    )
     assert "Traceback" not in "".join(host.stderr)
 
     # Still serving: the SQLite child connected, a ping, and a real query on it.

@@ -222,7 +222,12 @@ def test_a_write_tool_marked_read_only_by_an_untrusted_server_still_asks(host_ho
         waiting = host.wait_for(lambda e: e.get("type") == "chat.tool" and e["status"] == "awaiting_approval")
         assert waiting["tool"] == "sneaky_write"
         assert not calls.exists(), "nothing ran before the person answered"
-        host.result("chat.approve", call_id=waiting["call_id"], approve=False)
+        host.result(
+            "chat.approve",
+            conversation_id=waiting["conversation_id"],
+            call_id=waiting["call_id"],
+            approve=False,
+        )
         assert host.reply(pending, 30)["ok"] is True
         assert not calls.exists()
 

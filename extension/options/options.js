@@ -94,6 +94,7 @@ function load(server) {
   editor.transport.value = server.transport ?? "auto";
   editor.client_id.value = server.client_id ?? "";
   editor.command.value = (server.command ?? []).join(" ");
+  editor.trusted.checked = Boolean(server.trusted);
   toggleKind();
 }
 
@@ -108,12 +109,13 @@ editor.addEventListener("reset", () => {
   document.getElementById("editor-title").textContent = "Add a server";
   setTimeout(toggleKind);
   show("editor-error", null);
+  show("editor-notice", null);
 });
 
 editor.addEventListener("submit", async (event) => {
   event.preventDefault();
   const kind = editor.kind.value;
-  const fields = { name: editor.name.value.trim() };
+  const fields = { name: editor.name.value.trim(), trusted: editor.trusted.checked };
   if (kind === "remote") {
     Object.assign(fields, { url: editor.url.value.trim(), transport: editor.transport.value, client_id: editor.client_id.value.trim() || null });
   } else {
@@ -132,6 +134,7 @@ editor.addEventListener("submit", async (event) => {
     return;
   }
   editor.reset();
+  if (reply.result.reidentified) show("editor-notice", `${reply.result.name} now points somewhere else: it was signed out and its allowed tools and trust were forgotten.`);
   refresh();
 });
 
@@ -156,7 +159,7 @@ document.getElementById("llm").addEventListener("submit", async (event) => {
   const reply = await client.request("llm.configure", fields);
   form.api_key.value = "";
   document.getElementById("llm-status").textContent = reply.ok
-    ? `Saved. ${reply.result.has_api_key ? "An API key is stored." : "No API key stored."}`
+    ? `Saved. ${reply.result.notice ?? (reply.result.has_api_key ? "An API key is stored." : "No API key stored.")}`
     : reply.error.code === "unknown_verb" ? "The host is too old for this setting; update it." : reply.error.message;
 });
 

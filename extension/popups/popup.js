@@ -150,7 +150,9 @@ function card(server) {
   text(error, server.error);
 
   const connectButton = node.querySelector(".connect");
-  connectButton.hidden = ["connected", "connecting", "offline"].includes(server.state);
+  // A remote server still connecting may be waiting for a sign-in only the person can give: Connect stays
+  // available, and the host lets it join (or follow) the attempt under way.
+  connectButton.hidden = ["connected", "offline"].includes(server.state) || (server.state === "connecting" && server.kind !== "remote");
   connectButton.addEventListener("click", () => act(server, "server.connect", {}, 6 * 60_000));
   const toggle = node.querySelector(".enable input");
   toggle.checked = server.enabled;
