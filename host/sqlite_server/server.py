@@ -191,6 +191,9 @@ class _Statement:
 
     @contextmanager
     def attached(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        # The clock runs from here, not from the call: time spent waiting for a free worker thread is not
+        # the statement's.
+        self.deadline = time.monotonic() + self.timeout_s
         connection.set_progress_handler(self._progress, _PROGRESS_STEPS)
         with self._lock:
             self._connection = connection
