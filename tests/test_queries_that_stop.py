@@ -265,3 +265,13 @@ def test_the_exit_watchdog_ends_a_stuck_process_and_its_children():
     finally:
         if script.poll() is None:
             script.kill()
+
+
+def test_the_host_tracks_the_stdio_children_the_sdk_starts():
+    """The hook is the SDK's private spawn function; an SDK that renamed it must fail here, not in the field."""
+    import mcp.client.stdio
+
+    from host import children
+
+    assert children.track_stdio_spawns() is True
+    assert mcp.client.stdio._create_platform_compatible_process._notion_bridge_tracked is True
