@@ -51,18 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     import asyncio
 
-    from host.app import serve
+    from host.app import exit_watchdog, serve
 
     try:
-        asyncio.run(serve(writer, origin))
+        # From the browser's EOF on, the process is gone within EXIT_DEADLINE_S whatever else happens.
+        asyncio.run(serve(writer, origin, on_eof=exit_watchdog))
     except KeyboardInterrupt:
         pass
     finally:
         import logging
 
         logging.shutdown()
-    # Exit now rather than wait on threads or sessions that did not close in the grace period:
-    # stdio children see their stdin close and exit by themselves.
+    # Exit now rather than wait on threads or sessions that did not close in the grace period. Children
+    # that did not exit when their stdin closed were stopped by then (Host.shutdown, or the watchdog).
     os._exit(0)
 
 

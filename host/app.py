@@ -7,14 +7,18 @@ each request runs as its own task so a slow tool call never holds up a ping or a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from pydantic import ValidationError
 
-from host import EXTENSION_ID, framing
+from host import EXTENSION_ID, children, framing
 from host import config as config_store
 from host.actions import HANDLERS
 from host.actions.errors import ActionError
@@ -37,8 +41,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: How long shutdown may take before children and sessions are abandoned to the OS.
-SHUTDOWN_GRACE_S = 1.5
+#: How long sessions get to close by themselves at shutdown (a stdio child is asked by closing its stdin).
+SHUTDOWN_GRACE_S = 1.0
+#: Then children still running get SIGTERM, and this long to go before SIGKILL.
+TERMINATE_WAIT_S = 0.3
+#: The host is gone this long after the browser closed the port, whatever its tasks and threads are doing:
+#: ``exit_watchdog`` stops the children and ends the process if the orderly shutdown has not by then.
+EXIT_DEADLINE_S = 1.8
 #: How long remote servers wait for the extension's hello (its browser profile) before starting anyway.
 PROFILE_GRACE_S = 1.0
 
@@ -195,7 +204,7 @@ class Host:
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
-    async def run(self, inbox: asyncio.Queue[Any]) -> None:
+    async def run(self, inbox: asyncio.Queue[Any], on_eof: Callable[[], None] | None = None) -> None:
         for server in self.config.servers:
             self.supervisors[server.id] = self._make_supervisor(server)
         self.status_changed()
@@ -208,6 +217,8 @@ class Host:
         while True:
             item = await inbox.get()
             if item is _EOF:
+                if on_eof is not None:
+                    on_eof()
                 break
             if isinstance(item, FrameError):
                 self.send(error_event(item.code, item.message))
@@ -227,6 +238,10 @@ class Host:
         )
         if pending:
             log.warning("%d server(s) did not stop within %.1f s", len(pending), SHUTDOWN_GRACE_S)
+            # A child that did not go when its stdin closed is stopped: SIGTERM, then SIGKILL. Its session's
+            # own shutdown (the SDK's, which would wait longer) then sees it gone and finishes.
+            await children.aterminate_then_kill(TERMINATE_WAIT_S)
+            await asyncio.wait(pending, timeout=0.2)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -285,7 +300,35 @@ async def start_reader(stream: BinaryIO, inbox: asyncio.Queue[Any]) -> None:
     _start_reader_thread(stream, loop, inbox)
 
 
-async def serve(writer: FrameWriter, origin: str | None = None, stream: BinaryIO | None = None) -> None:
+def exit_watchdog(deadline_s: float = EXIT_DEADLINE_S) -> None:
+    """Guarantee the process ends ``deadline_s`` from now, with no stdio child left behind.
+
+    The orderly shutdown normally finishes well before; this is for when it cannot: a task that ignores
+    cancellation, a thread that never returns, ``asyncio.run`` waiting on either while it cleans up. A daemon
+    thread, so it never holds the process up itself; it stops the children it knows (SIGTERM, then SIGKILL)
+    and calls ``os._exit``.
+    """
+
+    def watch() -> None:
+        time.sleep(max(deadline_s - TERMINATE_WAIT_S, 0.0))
+        stopped = children.terminate_then_kill(TERMINATE_WAIT_S / 2)
+        # Not through logging, whose handlers' locks a stuck thread may hold; and without blocking, so a full
+        # stderr pipe cannot hold the exit up either.
+        note = f"host: orderly shutdown overran {deadline_s:g} s; exiting ({stopped} child(ren) stopped)\n"
+        with contextlib.suppress(Exception):
+            os.set_blocking(2, False)
+            os.write(2, note.encode())
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-watchdog", daemon=True).start()
+
+
+async def serve(
+    writer: FrameWriter,
+    origin: str | None = None,
+    stream: BinaryIO | None = None,
+    on_eof: Callable[[], None] | None = None,
+) -> None:
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     await start_reader(stream or sys.stdin.buffer, inbox)
-    await Host(writer, origin).run(inbox)
+    await Host(writer, origin).run(inbox, on_eof)

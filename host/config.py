@@ -68,6 +68,12 @@ class ServerConfig(BaseModel):
     """The built-in SQLite server: the command is derived at run time from the interpreter running the host."""
     db_path: str | None = None
     allow_writes: bool = False
+    max_result_bytes: int | None = Field(default=None, ge=1024)
+    """The built-in SQLite server's limit on a result and on any one value (``--max-result-bytes``);
+    unset means the server's default, 4 MiB."""
+    statement_timeout_s: float | None = Field(default=None, gt=0)
+    """The built-in SQLite server stops any statement running longer (``--statement-timeout-s``);
+    unset means the server's default, 30 s."""
     always_allow: list[str] = Field(default_factory=list)
     """Tools the person let the chat agent run without asking each time (revocable in the options page)."""
 
@@ -95,6 +101,10 @@ class ServerConfig(BaseModel):
             raise ValueError("a stdio server needs a command (a list: program and arguments)")
         if self.builtin == "sqlite" and not self.db_path:
             raise ValueError("the SQLite server needs db_path")
+        if self.builtin != "sqlite" and (self.max_result_bytes, self.statement_timeout_s) != (None, None):
+            raise ValueError(
+                "max_result_bytes and statement_timeout_s apply to the built-in SQLite server only"
+            )
         return self
 
     def reach(self) -> str:
@@ -111,7 +121,13 @@ class ServerConfig(BaseModel):
         """The argv that starts this stdio server."""
         if self.builtin == "sqlite":
             argv = [sys.executable, "-m", "host.sqlite_server", "--db", str(self.db_path)]
-            return [*argv, "--allow-writes"] if self.allow_writes else argv
+            if self.allow_writes:
+                argv.append("--allow-writes")
+            if self.max_result_bytes is not None:
+                argv += ["--max-result-bytes", str(self.max_result_bytes)]
+            if self.statement_timeout_s is not None:
+                argv += ["--statement-timeout-s", repr(self.statement_timeout_s)]
+            return argv
         assert self.command, "validated above"
         return list(self.command)
 

@@ -207,6 +207,8 @@ class NewServer(_Message):
     cwd: str | None = None
     db_path: str | None = None
     allow_writes: bool = False
+    max_result_bytes: int | None = None
+    statement_timeout_s: float | None = None
     builtin: Literal["sqlite"] | None = None
     trusted: bool = False
 
@@ -228,6 +230,9 @@ class ServerChanges(_Message):
     cwd: str | None = None
     db_path: str | None = None
     allow_writes: bool | None = None
+    max_result_bytes: int | None = None
+    """Null puts the SQLite server's limits back to their defaults."""
+    statement_timeout_s: float | None = None
     always_allow: list[str] | None = None
     """The tools the chat agent may run without asking; the options page revokes them by sending fewer."""
     trusted: bool | None = None

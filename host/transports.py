@@ -31,10 +31,14 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from host import children
 from host.config import ServerConfig
 from host.protocol import ActiveTransport
 
 log = logging.getLogger(__name__)
+
+# Every stdio child is known to the host from its start, so shutdown can make sure none outlives it.
+children.track_stdio_spawns()
 
 
 def connect_timeout_s() -> float:

@@ -1,4 +1,5 @@
-"""``notion-bridge sqlite-server --db PATH [--allow-writes] [--max-rows N]``."""
+"""``notion-bridge sqlite-server --db PATH [--allow-writes] [--max-rows N] [--max-result-bytes N]
+[--statement-timeout-s S]``."""
 
 from __future__ import annotations
 
@@ -7,12 +8,45 @@ import logging
 import sys
 from pathlib import Path
 
+# The defaults live here too, so that --help needs no import of the MCP SDK (about a second).
+DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024
+DEFAULT_STATEMENT_TIMEOUT_S = 30.0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, type=Path, help="the SQLite database file")
     parser.add_argument("--allow-writes", action="store_true", help="offer write_query and create_table")
     parser.add_argument(
         "--max-rows", type=int, default=1000, help="most rows read_query returns (default 1000)"
+    )
+    parser.add_argument(
+        "--max-result-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_RESULT_BYTES,
+        metavar="N",
+        help="most bytes a read_query result holds, and the largest single value any statement may build "
+        f"(default {DEFAULT_MAX_RESULT_BYTES}, 4 MiB)",
+    )
+    parser.add_argument(
+        "--statement-timeout-s",
+        type=_positive_float,
+        default=DEFAULT_STATEMENT_TIMEOUT_S,
+        metavar="S",
+        help=f"stop any statement that runs longer than S seconds (default {DEFAULT_STATEMENT_TIMEOUT_S:g})",
     )
     parser.add_argument(
         "--query-log",
@@ -40,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
             return 2
     from host.sqlite_server.server import build_server
 
-    build_server(db, allow_writes=args.allow_writes, max_rows=args.max_rows, query_log=args.query_log).run(
-        "stdio"
-    )
+    build_server(
+        db,
+        allow_writes=args.allow_writes,
+        max_rows=args.max_rows,
+        query_log=args.query_log,
+        max_result_bytes=args.max_result_bytes,
+        statement_timeout_s=args.statement_timeout_s,
+    ).run("stdio")
     return 0

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
+import time
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -75,6 +77,18 @@ async def ask_name(answer: Annotated[ElicitationResult[Name], Resolve(ask_for_na
 
 
 @server.tool()
+def spin(seconds: float) -> str:
+    """Keep a core busy for ``seconds`` on the SDK's worker thread, which no cancel stops: a runaway tool.
+
+    With TOY_IGNORE_SIGTERM set the server also ignores SIGTERM, so only a kill ends it.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
+    return f"spun {seconds}"
+
+
+@server.tool()
 async def exit_soon(delay: float) -> str:
     """Make the server process exit after ``delay`` seconds, as a crash would."""
     asyncio.get_running_loop().call_later(delay, os._exit, 3)
@@ -97,6 +111,8 @@ async def grow(name: str, ctx: Context) -> str:
 
 def main() -> None:
     mode = sys.argv[1]
+    if os.environ.get("TOY_IGNORE_SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if mode == "stdio":
         server.run("stdio")
     elif mode == "http":
