@@ -11,6 +11,8 @@ import os
 import sys
 
 from host import EXTENSION_ID, PROTOCOL_VERSION, __version__, framing
+from host.errors import ErrorCode
+from host.protocol.wire import ErrorEvent, Hello
 
 
 def _origin_allowed(origin: str) -> bool:
@@ -35,16 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     if not _origin_allowed(origin):
         shown = origin or "no origin"
         writer.send(
-            {
-                "type": "error",
-                "error": {
-                    "code": "forbidden_origin",
-                    "message": f"this host serves the Notion MCP Bridge extension only, not {shown}",
-                },
-            }
+            ErrorEvent.of(
+                ErrorCode.FORBIDDEN_ORIGIN,
+                f"this host serves the Notion MCP Bridge extension only, not {shown}",
+            )
         )
         return 1
-    writer.send({"type": "hello", "protocol": PROTOCOL_VERSION, "host_version": __version__})
+    writer.send(Hello(protocol=PROTOCOL_VERSION, host_version=__version__))
 
     from host.logs import setup_logging
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from host import EXTENSION_ID, paths
 from host.atomic import write_atomic
+from host.errors import BridgeError, ErrorCode, validation_words
 from host.origins import origin
 
 log = logging.getLogger(__name__)
@@ -224,8 +225,11 @@ def default_config() -> Config:
     )
 
 
-class ConfigError(Exception):
+class ConfigError(BridgeError):
     """The stored configuration could not be used; the message says why and where the file went."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.CONFIG_ERROR, message)
 
 
 def _lock(path: Path) -> FileLock:
@@ -243,7 +247,7 @@ def _read(path: Path) -> Config:
         os.replace(path, aside)
         raise ConfigError(
             f"the configuration file was invalid and was moved to {aside.name}; defaults are in use: "
-            f"{_first_error(exc)}"
+            f"{validation_words(exc)}"
         ) from None
     if _lacks_uids(text):
         # Written before servers had identities: give each one now and store them, so that every host
@@ -258,12 +262,6 @@ def _lacks_uids(text: str) -> bool:
     except (ValueError, AttributeError):
         return False
     return any(isinstance(s, dict) and "uid" not in s for s in servers)
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 def _write(path: Path, config: Config) -> None:
@@ -309,3 +307,29 @@ def allow_extension_ids(ext_ids: list[str], path: Path | None = None) -> Config:
 def dumps_public(config: Config) -> str:
     """The configuration as JSON for display; it holds no secrets by construction."""
     return json.dumps(config.model_dump(mode="json"), indent=2)
+
+
+class ConfigStore:
+    """The configuration one host works with: the stored one, read at start, and every change written
+    through (under the cross-process lock) before it is used."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self.notices: list[str] = []
+        """Why the stored configuration was not used, when it was not (shown in the status)."""
+        try:
+            self.current = load(path)
+        except ConfigError as exc:
+            self.notices.append(exc.message)
+            self.current = default_config()
+
+    def update(self, change: Callable[[Config], Config | None]) -> Config:
+        """Apply and store ``change``; a change that breaks a rule is ``invalid_arguments`` with the rule."""
+        try:
+            self.current = update(change, self._path)
+        except ValidationError as exc:
+            raise BridgeError(ErrorCode.INVALID_ARGUMENTS, validation_words(exc)) from None
+        return self.current
+
+    def server(self, server_id: str) -> ServerConfig | None:
+        return self.current.server(server_id)

@@ -10,14 +10,17 @@ One question per server at a time: a server that asks again while its first ques
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import mcp_types as types
+
+from host.protocol.events import ElicitationClosed, ElicitationRequest, Send
+from host.waiting import Waiting
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +29,9 @@ ELICITATION_TIMEOUT_S = float(os.environ.get("NOTION_BRIDGE_ELICITATION_TIMEOUT_
 
 
 class ElicitationBroker:
-    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, send: Send) -> None:
         self._send = send
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: Waiting[str, _Answer] = Waiting()
         self._open_for: set[str] = set()
         """Servers with a question open."""
 
@@ -52,38 +55,34 @@ class ElicitationBroker:
 
     async def _ask(self, server_id: str, params: Any) -> types.ElicitResult:
         elicitation_id = secrets.token_urlsafe(12)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[elicitation_id] = future
-        question: dict[str, Any] = {
-            "type": "elicitation.request",
-            "elicitation_id": elicitation_id,
-            "server": server_id,
-            "message": params.message,
-        }
-        if getattr(params, "requested_schema", None) is not None:
-            question["requested_schema"] = params.requested_schema
-        if getattr(params, "url", None):
-            question["url"] = params.url
-        self._send(question)
+        question = ElicitationRequest(
+            elicitation_id=elicitation_id,
+            server=server_id,
+            message=params.message,
+            requested_schema=getattr(params, "requested_schema", None),
+            url=getattr(params, "url", None) or None,
+        )
         try:
-            answer = await asyncio.wait_for(future, ELICITATION_TIMEOUT_S)
+            answer = await self._waiting.ask(
+                elicitation_id, timeout_s=ELICITATION_TIMEOUT_S, sent=lambda: self._send(question)
+            )
         except TimeoutError:
-            answer = {"action": "cancel"}
+            answer = _Answer("cancel")
         finally:
-            self._waiting.pop(elicitation_id, None)
-            self._send({"type": "elicitation.closed", "elicitation_id": elicitation_id})
-        if answer["action"] == "accept":
-            return types.ElicitResult(action="accept", content=answer.get("content") or {})
-        return types.ElicitResult(action=answer["action"])
+            self._send(ElicitationClosed(elicitation_id=elicitation_id))
+        if answer.action == "accept":
+            return types.ElicitResult(action="accept", content=answer.content or {})
+        return types.ElicitResult(action=answer.action)
 
     def answer(self, elicitation_id: str, action: str, content: dict[str, Any] | None) -> bool:
-        future = self._waiting.get(elicitation_id)
-        if future is None or future.done():
-            return False
-        future.set_result({"action": action, "content": content})
-        return True
+        return self._waiting.answer(elicitation_id, _Answer(action, content))
 
     def cancel_all(self) -> None:
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_result({"action": "cancel"})
+        self._waiting.close_all(_Answer("cancel"))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    action: Any
+    """accept, decline or cancel."""
+    content: dict[str, Any] | None = None

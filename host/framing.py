@@ -18,6 +18,9 @@ import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
+from host.errors import BridgeError, ErrorCode
+from host.protocol.wire import Chunk, Outgoing
+
 #: Largest frame body the host may send (Chrome's limit, in encoded bytes).
 MAX_OUTGOING = 1024 * 1024
 #: Largest frame body the host accepts from the browser.
@@ -25,15 +28,6 @@ MAX_INCOMING = 64 * 1024 * 1024
 
 _LENGTH = struct.Struct("=I")  # native byte order, as Chrome writes it
 _DISCARD_BLOCK = 1024 * 1024
-
-
-class FrameError(Exception):
-    """A frame that cannot be used. ``code`` is the protocol error slug; the stream is still in sync."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class EndOfStream(Exception):
@@ -62,27 +56,31 @@ def _discard(stream: IO[bytes], size: int) -> None:
 
 
 def decode_body(body: bytes) -> dict[str, Any]:
-    """Decode one frame's body; FrameError when it is not UTF-8 JSON or not an object."""
+    """Decode one frame's body; BridgeError when it is not UTF-8 JSON or not an object."""
     try:
         message = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FrameError("invalid_json", f"frame is not UTF-8 JSON: {exc}") from None
+        raise BridgeError(ErrorCode.INVALID_JSON, f"frame is not UTF-8 JSON: {exc}") from None
     except RecursionError:
-        raise FrameError("invalid_json", "frame nests JSON too deeply") from None
+        raise BridgeError(ErrorCode.INVALID_JSON, "frame nests JSON too deeply") from None
     if not isinstance(message, dict):
-        raise FrameError("not_an_object", f"frame must be a JSON object, got {type(message).__name__}")
+        raise BridgeError(
+            ErrorCode.NOT_AN_OBJECT, f"frame must be a JSON object, got {type(message).__name__}"
+        )
     return message
 
 
-def _too_large(length: int) -> FrameError:
-    return FrameError("frame_too_large", f"frame of {length} bytes exceeds the {MAX_INCOMING}-byte limit")
+def _too_large(length: int) -> BridgeError:
+    return BridgeError(
+        ErrorCode.FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the {MAX_INCOMING}-byte limit"
+    )
 
 
 def read_frame(stream: IO[bytes]) -> dict[str, Any]:
     """Read one frame from a blocking stream and decode it to a JSON object.
 
-    Raises EndOfStream at a clean or mid-frame EOF, and FrameError for a frame that is too large, not JSON,
-    or not an object; after a FrameError the stream is positioned at the next frame.
+    Raises EndOfStream at a clean or mid-frame EOF, and BridgeError for a frame that is too large, not JSON,
+    or not an object; after a BridgeError the stream is positioned at the next frame.
     """
     header = _read_exactly(stream, _LENGTH.size)
     (length,) = _LENGTH.unpack(header)
@@ -96,7 +94,7 @@ def read_frame(stream: IO[bytes]) -> dict[str, Any]:
 class FrameDecoder:
     """Incremental decoding for an event loop: feed bytes as they arrive, get whole messages back.
 
-    Yields each frame as a dict, or as a FrameError for a frame that cannot be used (the stream stays in
+    Yields each frame as a dict, or as a BridgeError for a frame that cannot be used (the stream stays in
     sync). An oversized frame is skipped as its bytes arrive, without being held in memory.
     """
 
@@ -109,8 +107,8 @@ class FrameDecoder:
     def mid_frame(self) -> bool:
         return bool(self._buffer) or self._skipping > 0
 
-    def feed(self, data: bytes) -> list[dict[str, Any] | FrameError]:
-        out: list[dict[str, Any] | FrameError] = []
+    def feed(self, data: bytes) -> list[dict[str, Any] | BridgeError]:
+        out: list[dict[str, Any] | BridgeError] = []
         buffer = self._buffer
         buffer += data
         while True:
@@ -136,7 +134,7 @@ class FrameDecoder:
             del buffer[:end]
             try:
                 out.append(decode_body(body))
-            except FrameError as exc:
+            except BridgeError as exc:
                 out.append(exc)
 
 
@@ -165,7 +163,7 @@ def split_message(text: bytes, stream_id: str, limit: int = MAX_OUTGOING) -> Ite
         yield text
         return
     decoded = text.decode("utf-8")
-    envelope = len(dumps({"type": "chunk", "stream": stream_id, "seq": 2**31, "last": False, "data": ""}))
+    envelope = len(dumps(Chunk(stream=stream_id, seq=2**31, last=False, data="").wire()))
     budget = limit - envelope
     seq = 0
     start = 0
@@ -173,9 +171,7 @@ def split_message(text: bytes, stream_id: str, limit: int = MAX_OUTGOING) -> Ite
         end = _fit(decoded, start, budget)
         piece = decoded[start:end]
         start = end
-        yield dumps(
-            {"type": "chunk", "stream": stream_id, "seq": seq, "last": start >= len(decoded), "data": piece}
-        )
+        yield dumps(Chunk(stream=stream_id, seq=seq, last=start >= len(decoded), data=piece).wire())
         seq += 1
 
 
@@ -199,8 +195,8 @@ class FrameWriter:
         self._lock = threading.Lock()
         self._next_stream = 0
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.send_encoded(dumps(message))
+    def send(self, message: Outgoing) -> None:
+        self.send_encoded(dumps(message.wire()))
 
     def send_encoded(self, text: bytes) -> None:
         with self._lock:

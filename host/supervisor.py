@@ -32,9 +32,10 @@ from host import paths
 from host.backoff import Backoff
 from host.config import ServerConfig
 from host.elicitation import ElicitationBroker
+from host.errors import BridgeError, ErrorCode
 from host.oauth.manager import AuthManager
 from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
-from host.protocol import ActiveTransport, ErrorCode, ServerState
+from host.protocol.events import ActiveTransport, ServerInfo, ServerState, ServerStatus
 from host.transports import (
     DEFAULT_MAX_EVENT_BYTES,
     Connection,
@@ -60,19 +61,10 @@ def _heartbeat_interval() -> float:
     return float(os.environ.get("NOTION_BRIDGE_HEARTBEAT_S", "15"))
 
 
-class CallFailed(Exception):
-    """A tool call that produced no result. ``code`` is a protocol error slug."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @dataclass
 class _InFlight:
     scope: anyio.CancelScope
-    failure: CallFailed | None = None
+    failure: BridgeError | None = None
 
 
 def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -178,7 +170,7 @@ class Supervisor:
         """Skip the rest of the backoff wait (the person pressed Connect)."""
         self._retry_now.set()
 
-    async def connect_interactive(self, timeout_s: float) -> dict[str, Any]:
+    async def connect_interactive(self, timeout_s: float) -> ServerStatus:
         """Connect now, letting this attempt open the sign-in window if the server asks for one.
 
         Returns once an attempt that was allowed to open the window has ended, connected or not, with the
@@ -208,20 +200,21 @@ class Supervisor:
 
     # --- what the extension asks -------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> ServerStatus:
+        """This server's status entry: its card in the popup, and what server.* verbs answer with."""
         info = self.server_info
-        return {
-            "id": self.config.id,
-            "name": self.display_name(),
-            "kind": self.config.kind,
-            "enabled": self.config.enabled,
-            "transport": self.transport,
-            "state": self.state,
-            "error": self.error,
-            "retry_at": self.retry_at,
-            "tools": len(self.tools),
-            "server_info": {"name": info.name, "version": info.version or None} if info else None,
-        }
+        return ServerStatus(
+            id=self.config.id,
+            name=self.display_name(),
+            kind=self.config.kind,
+            enabled=self.config.enabled,
+            transport=self.transport,
+            state=self.state,
+            error=self.error,
+            retry_at=self.retry_at,
+            tools=len(self.tools),
+            server_info=ServerInfo(name=info.name, version=info.version or None) if info else None,
+        )
 
     def tools_wire(self) -> list[dict[str, Any]]:
         return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in self.tools]
@@ -231,16 +224,16 @@ class Supervisor:
         if connection is not None and not connection.lost.is_set():
             return connection
         if not self.config.enabled:
-            raise CallFailed(ErrorCode.SERVER_DISABLED, f"{self.config.name} is disabled; enable it first")
+            raise BridgeError(ErrorCode.SERVER_DISABLED, f"{self.config.name} is disabled; enable it first")
         if connection is not None:
             # Lost a moment ago: the state still says connected until the connection loop notices.
-            raise CallFailed(
+            raise BridgeError(
                 ErrorCode.NOT_CONNECTED,
                 f"{self.config.name} is not connected: the session just ended ({connection.lost_reason}); "
                 "reconnecting",
             )
         detail = f": {self.error}" if self.error else ""
-        raise CallFailed(
+        raise BridgeError(
             ErrorCode.NOT_CONNECTED, f"{self.config.name} is not connected ({self.state}){detail}"
         )
 
@@ -249,7 +242,7 @@ class Supervisor:
     ) -> dict[str, Any]:
         connection = self.require_connection()
         if self.tools and not any(tool.name == name for tool in self.tools):
-            raise CallFailed(ErrorCode.UNKNOWN_TOOL, f"{self.config.name} has no tool named {name!r}")
+            raise BridgeError(ErrorCode.UNKNOWN_TOOL, f"{self.config.name} has no tool named {name!r}")
         timeout = timeout_s or DEFAULT_CALL_TIMEOUT_S
         entry = _InFlight(anyio.CancelScope(deadline=anyio.current_time() + timeout))
         self._calls[call_id] = entry
@@ -261,10 +254,10 @@ class Supervisor:
                 return result.model_dump(mode="json", by_alias=True, exclude_none=True)
             if entry.failure is not None:
                 raise entry.failure
-            raise CallFailed(
+            raise BridgeError(
                 ErrorCode.TIMEOUT, f"{name} on {self.config.name} gave no result within {timeout:g} s"
             )
-        except CallFailed:
+        except BridgeError:
             raise
         except Exception as exc:
             if connection.lost.is_set() or is_connection_loss(exc):
@@ -272,12 +265,12 @@ class Supervisor:
                 reason = connection.refused_message or (
                     describe_error(exc) if is_connection_loss(exc) else connection.lost_reason
                 )
-                raise CallFailed(
+                raise BridgeError(
                     ErrorCode.SESSION_LOST,
                     f"the session with {self.config.name} was lost during the call ({reason}); "
                     "it was not retried",
                 ) from None
-            raise CallFailed(ErrorCode.SERVER_ERROR, f"{self.config.name}: {describe_error(exc)}") from None
+            raise BridgeError(ErrorCode.SERVER_ERROR, f"{self.config.name}: {describe_error(exc)}") from None
         finally:
             self._calls.pop(call_id, None)
 
@@ -286,7 +279,7 @@ class Supervisor:
         if wait <= 0:
             return
         if wait > timeout:
-            raise CallFailed(
+            raise BridgeError(
                 ErrorCode.RATE_LIMITED,
                 f"{self.config.name} is rate limiting; {name} was not sent (try again in {wait:.0f} s)",
             )
@@ -309,7 +302,7 @@ class Supervisor:
         entry = self._calls.get(call_id)
         if entry is None:
             return False
-        entry.failure = CallFailed(ErrorCode.CANCELLED, "the call was cancelled")
+        entry.failure = BridgeError(ErrorCode.CANCELLED, "the call was cancelled")
         entry.scope.cancel()
         return True
 
@@ -322,7 +315,7 @@ class Supervisor:
     def _fail_calls(self, code: str, message: str) -> None:
         for entry in list(self._calls.values()):
             if entry.failure is None:
-                entry.failure = CallFailed(code, message)
+                entry.failure = BridgeError(code, message)
             entry.scope.cancel()
 
     async def _run(self) -> None:

@@ -33,7 +33,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from host import children
 from host.config import ServerConfig
-from host.protocol import ActiveTransport
+from host.protocol.events import ActiveTransport
 
 log = logging.getLogger(__name__)
 

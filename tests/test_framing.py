@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from host import framing
-from host.framing import MAX_INCOMING, MAX_OUTGOING, EndOfStream, FrameError, FrameWriter
+from host.errors import BridgeError
+from host.framing import MAX_INCOMING, MAX_OUTGOING, EndOfStream, FrameWriter
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
@@ -34,7 +35,7 @@ def written_frames(messages: list[dict], limit: int | None = None) -> list[dict]
     with tempfile.TemporaryFile() as f:
         writer = FrameWriter(f.fileno())
         for message in messages:
-            writer.send(message)
+            writer.send_encoded(framing.dumps(message))
         f.seek(0)
         data = f.read()
     stream = io.BytesIO(data)
@@ -126,7 +127,7 @@ def test_reading_decodes_a_frame():
 )
 def test_unusable_frames_raise_with_a_code_and_leave_the_stream_in_sync(body, code):
     stream = io.BytesIO(frame(body) + frame(b'{"type":"ping","id":"2"}'))
-    with pytest.raises(FrameError) as caught:
+    with pytest.raises(BridgeError) as caught:
         framing.read_frame(stream)
     assert caught.value.code == code
     assert framing.read_frame(stream) == {"type": "ping", "id": "2"}
@@ -135,7 +136,7 @@ def test_unusable_frames_raise_with_a_code_and_leave_the_stream_in_sync(body, co
 def test_a_frame_over_64_mebibytes_is_skipped_whole():
     oversized = MAX_INCOMING + 1
     stream = io.BytesIO(struct.pack("=I", oversized) + b" " * oversized + frame(b'{"type":"ping","id":"3"}'))
-    with pytest.raises(FrameError) as caught:
+    with pytest.raises(BridgeError) as caught:
         framing.read_frame(stream)
     assert caught.value.code == "frame_too_large"
     assert framing.read_frame(stream) == {"type": "ping", "id": "3"}
@@ -150,7 +151,7 @@ def test_end_of_stream_anywhere_is_reported_as_such(data):
 def test_claim_stdout_moves_stray_prints_to_stderr():
     code = (
         "import os, sys; from host import framing; fd = framing.claim_stdout(); print('stray'); "
-        "framing.FrameWriter(fd).send({'type': 'hello'})"
+        "framing.FrameWriter(fd).send_encoded(framing.dumps({'type': 'hello'}))"
     )
     import subprocess
     import sys

@@ -33,11 +33,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from host import framing
+from host.actions import VERBS as VERB_TABLE
 from host.client import ORIGIN, write_config
-from host.framing import FrameDecoder, FrameError
-from host.protocol import VERBS, ErrorCode
+from host.errors import BridgeError, ErrorCode
+from host.framing import FrameDecoder
 from tests.support.figures import record
 
+VERBS = tuple(VERB_TABLE)
 SEED = int(os.environ.get("NOTION_BRIDGE_FUZZ_SEED", "20261123"))
 FRAMES = int(os.environ.get("NOTION_BRIDGE_FUZZ_FRAMES", "100000"))
 BATCH = 1000
@@ -55,7 +57,7 @@ def test_arbitrary_bytes_give_only_messages_or_named_frame_errors(chunks):
     decoder = FrameDecoder()
     for chunk in chunks:
         for item in decoder.feed(chunk):
-            assert isinstance(item, dict) or (isinstance(item, FrameError) and item.code and item.message)
+            assert isinstance(item, dict) or (isinstance(item, BridgeError) and item.code and item.message)
 
 
 @settings(max_examples=50, deadline=None)
@@ -69,7 +71,7 @@ def test_a_huge_declared_length_is_skipped_without_being_held(length):
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 def test_deep_json_is_a_named_error(depth):
     (item,) = FrameDecoder().feed(framing.encode_frame(b"[" * depth + b"]" * depth))
-    assert isinstance(item, FrameError) and item.code in (ErrorCode.INVALID_JSON, ErrorCode.NOT_AN_OBJECT)
+    assert isinstance(item, BridgeError) and item.code in (ErrorCode.INVALID_JSON, ErrorCode.NOT_AN_OBJECT)
 
 
 # --- hostile frames for a real host -----------------------------------------------------------------------

@@ -1,133 +1,84 @@
-"""chat.*: conversations with the model, which calls the tools of every connected server."""
+"""chat.*: conversations with the model, which calls the tools of every connected server.
+
+One turn runs per conversation at a time; a write the model asks for waits for ``chat.approve`` from that
+conversation (host.agent.agent says which calls skip the question).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
-from host import config as config_store
-from host import paths
-from host.actions.errors import ActionError
-from host.protocol import (
-    ChatApprove,
-    ChatCancel,
-    ChatDelete,
-    ChatHistory,
-    ChatList,
-    ChatNew,
-    ChatSend,
-    ErrorCode,
-)
+from pydantic import Field, field_validator
+from typing_extensions import TypedDict
+
+from host.errors import BridgeError, ErrorCode
+from host.protocol.verbs import Request, handles
 
 if TYPE_CHECKING:
-    from host.agent.agent import ChatAgent
-    from host.app import Host
-
-_call_ids = itertools.count(1)
+    from host.services import Services
 
 
-def agent(host: Host) -> ChatAgent:
-    """The host's chat agent, made on first use: the model client library is slow to import."""
-    if host.chat_agent is not None:
-        return host.chat_agent
-    from host.agent.agent import ChatAgent, ToolSource
-    from host.agent.history import History
-
-    def sources() -> list[ToolSource]:
-        found = []
-        for supervisor in host.supervisors.values():
-            if supervisor.state != "connected":
-                continue
-
-            async def call(server_id: str, tool: str, arguments: dict[str, Any]) -> Any:
-                return await host.supervisor(server_id).call_tool(
-                    f"chat-{next(_call_ids)}", tool, arguments, None
-                )
-
-            found.append(
-                ToolSource(
-                    server_id=supervisor.config.id,
-                    name=supervisor.display_name(),
-                    tools=supervisor.tools_wire(),
-                    call=call,
-                    always_allowed=set(supervisor.config.always_allow),
-                    # The built-in SQLite server enforces read-only itself; other servers' hints count only
-                    # when the person marked the server trusted.
-                    trust_hints=supervisor.config.trusted or supervisor.config.builtin == "sqlite",
-                    uid=supervisor.config.uid,
-                )
-            )
-        return found
-
-    clients: dict[tuple[str, str], Any] = {}
-
-    async def llm() -> tuple[Any, str]:
-        from openai import AsyncOpenAI
-
-        settings = host.config.llm
-        # Only the key entered for this endpoint's origin, and only over HTTPS or to this machine.
-        key = await host.auth.model_key.for_endpoint(settings.base_url)
-        if not key and "openrouter.ai" in settings.base_url:
-            raise ActionError(
-                ErrorCode.NO_MODEL, "no API key for the chat model: add one in the options page"
-            )
-        # One client per endpoint and key, kept: a new one per turn costs a TLS context and a fresh connection.
-        cache_key = (settings.base_url, key or "")
-        if cache_key not in clients:
-            clients.clear()
-            clients[cache_key] = AsyncOpenAI(
-                base_url=settings.base_url,
-                api_key=key or "not-needed",
-                # Tests shorten it; a person's model gets a minute to start answering.
-                timeout=float(os.environ.get("NOTION_BRIDGE_LLM_TIMEOUT_S", "60")),
-                max_retries=0,
-            )
-        return clients[cache_key], settings.model
-
-    def remember_always(server_uid: str, tool: str) -> None:
-        # By identity, not id: if the server was pointed elsewhere while the question was open, the answer
-        # was about the old one and is not carried over.
-        def change(cfg: Any) -> None:
-            server = next((s for s in cfg.servers if s.uid == server_uid), None)
-            if server is not None and tool not in server.always_allow:
-                server.always_allow.append(tool)
-
-        host.config = config_store.update(change)
-        stored = next((s for s in host.config.servers if s.uid == server_uid), None)
-        if stored is not None and stored.id in host.supervisors:
-            host.supervisors[stored.id].config = stored
-
-    created = ChatAgent(
-        history=History(paths.data_dir() / "chat.db"),
-        send=host.send,
-        sources=sources,
-        llm=llm,
-        remember_always=remember_always,
-    )
-    host.chat_agent = created
-    return created
+def _unknown_conversation(conversation_id: str) -> BridgeError:
+    return BridgeError(ErrorCode.UNKNOWN_CONVERSATION, f"no conversation with id {conversation_id!r}")
 
 
-async def chat_new(host: Host, request: ChatNew) -> dict[str, Any]:
-    return {"conversation_id": agent(host).history.create(request.title or "")}
+class ChatNew(Request):
+    """Start an empty conversation, so a panel knows its conversation's id before its first turn sends events."""
+
+    type: Literal["chat.new"]
+    title: str | None = Field(default=None, max_length=120)
+    """Absent: the first message's first line names it."""
 
 
-async def chat_send(host: Host, request: ChatSend) -> dict[str, Any]:
-    from host.agent.agent import ChatFailed
+class NewConversation(TypedDict):
+    conversation_id: str
 
-    chat = agent(host)
+
+@handles(ChatNew)
+async def chat_new(services: Services, request: ChatNew) -> NewConversation:
+    return {"conversation_id": services.chat.agent.history.create(request.title or "")}
+
+
+class ChatSend(Request):
+    """One turn of a conversation; the reply comes when the turn ends, ``chat.*`` events stream meanwhile."""
+
+    type: Literal["chat.send"]
+    text: str = Field(min_length=1, max_length=100_000)
+    """Not only whitespace."""
+    conversation_id: str | None = None
+    """Absent: a new conversation."""
+    context: dict[str, Any] | None = None
+    """What the page offers as context: url, title, selection or readable text."""
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the message is empty: it holds only spaces or line breaks")
+        return text
+
+
+class TurnEnded(TypedDict):
+    conversation_id: str
+    text: str
+    stopped: NotRequired[bool]
+    """After ``chat.cancel``."""
+
+
+@handles(ChatSend)
+async def chat_send(services: Services, request: ChatSend) -> TurnEnded:
+    chat = services.chat.agent
     first_line = request.text.strip().splitlines()[0][:80]
     conversation_id = request.conversation_id
     if conversation_id is None:
         conversation_id = chat.history.create(first_line)
     elif not chat.history.exists(conversation_id):
-        raise ActionError(ErrorCode.UNKNOWN_CONVERSATION, f"no conversation with id {conversation_id!r}")
-    turns = host.chat_turns
+        raise _unknown_conversation(conversation_id)
+    turns = services.chat.turns
     if conversation_id in turns:
         # Two turns at once would interleave their messages in one history and race for its approvals.
-        raise ActionError(
+        raise BridgeError(
             ErrorCode.TURN_IN_PROGRESS,
             "a turn is already running in this conversation; wait for it or press Stop",
         )
@@ -140,26 +91,56 @@ async def chat_send(host: Host, request: ChatSend) -> dict[str, Any]:
         if turn.cancelled():
             return {"conversation_id": conversation_id, "text": "(stopped)", "stopped": True}
         raise
-    except ChatFailed as exc:
-        raise ActionError(ErrorCode.CHAT_FAILED, str(exc)) from None
     finally:
         turns.pop(conversation_id, None)
     return {"conversation_id": conversation_id, "text": text}
 
 
-async def chat_cancel(host: Host, request: ChatCancel) -> dict[str, Any]:
-    turn = host.chat_turns.get(request.conversation_id)
+class ChatCancel(Request):
+    """Stop the conversation's turn; its history stays valid for the next one."""
+
+    type: Literal["chat.cancel"]
+    conversation_id: str
+
+
+class Cancelled(TypedDict):
+    cancelled: bool
+
+
+@handles(ChatCancel)
+async def chat_cancel(services: Services, request: ChatCancel) -> Cancelled:
+    turn = services.chat.turns.get(request.conversation_id)
     if turn is None:
-        raise ActionError(ErrorCode.UNKNOWN_CONVERSATION, "that conversation has no turn in progress")
+        raise BridgeError(ErrorCode.UNKNOWN_CONVERSATION, "that conversation has no turn in progress")
     turn.cancel()
     return {"cancelled": True}
 
 
-async def chat_approve(host: Host, request: ChatApprove) -> dict[str, Any]:
-    if not agent(host).approvals.answer(
+class ChatApprove(Request):
+    """The person's answer to a tool call waiting for approval (``chat.tool`` with status awaiting_approval).
+
+    A model picks its call ids and may pick the same one in two conversations (``call_1``), so an answer names
+    both: it reaches the call waiting under that conversation and id, and nothing else.
+    """
+
+    type: Literal["chat.approve"]
+    conversation_id: str
+    call_id: str
+    approve: bool
+    always: bool = False
+    """Remember the tool for that server (``always_allow`` in the configuration)."""
+
+
+class Delivered(TypedDict):
+    delivered: bool
+
+
+@handles(ChatApprove)
+async def chat_approve(services: Services, request: ChatApprove) -> Delivered:
+    if not services.chat.agent.approvals.answer(
         request.conversation_id, request.call_id, request.approve, request.always
     ):
-        raise ActionError(
+        raise BridgeError(
             ErrorCode.UNKNOWN_CALL,
             f"no tool call {request.call_id!r} is waiting for approval"
             f" in conversation {request.conversation_id!r}",
@@ -167,25 +148,61 @@ async def chat_approve(host: Host, request: ChatApprove) -> dict[str, Any]:
     return {"delivered": True}
 
 
-async def chat_list(host: Host, request: ChatList) -> dict[str, Any]:
-    return {"conversations": agent(host).history.conversations()}
+class ChatList(Request):
+    """The conversations, newest first."""
+
+    type: Literal["chat.list"]
 
 
-async def chat_history(host: Host, request: ChatHistory) -> dict[str, Any]:
-    chat = agent(host)
-    if not chat.history.exists(request.conversation_id):
-        raise ActionError(
-            ErrorCode.UNKNOWN_CONVERSATION, f"no conversation with id {request.conversation_id!r}"
-        )
-    return {
-        "conversation_id": request.conversation_id,
-        "messages": chat.history.messages(request.conversation_id),
-    }
+class Conversation(TypedDict):
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
 
 
-async def chat_delete(host: Host, request: ChatDelete) -> dict[str, Any]:
-    if not agent(host).history.delete(request.conversation_id):
-        raise ActionError(
-            ErrorCode.UNKNOWN_CONVERSATION, f"no conversation with id {request.conversation_id!r}"
-        )
+class Conversations(TypedDict):
+    conversations: list[Conversation]
+
+
+@handles(ChatList)
+async def chat_list(services: Services, request: ChatList) -> Conversations:
+    return {"conversations": services.chat.agent.history.conversations()}  # type: ignore[typeddict-item]
+
+
+class ChatHistory(Request):
+    """A conversation's messages, as the model saw them (plus ``display`` text for the person's)."""
+
+    type: Literal["chat.history"]
+    conversation_id: str
+
+
+class History(TypedDict):
+    conversation_id: str
+    messages: list[dict[str, Any]]
+
+
+@handles(ChatHistory)
+async def chat_history(services: Services, request: ChatHistory) -> History:
+    history = services.chat.agent.history
+    if not history.exists(request.conversation_id):
+        raise _unknown_conversation(request.conversation_id)
+    return {"conversation_id": request.conversation_id, "messages": history.messages(request.conversation_id)}
+
+
+class ChatDelete(Request):
+    """Delete a conversation and its messages."""
+
+    type: Literal["chat.delete"]
+    conversation_id: str
+
+
+class Deleted(TypedDict):
+    deleted: bool
+
+
+@handles(ChatDelete)
+async def chat_delete(services: Services, request: ChatDelete) -> Deleted:
+    if not services.chat.agent.history.delete(request.conversation_id):
+        raise _unknown_conversation(request.conversation_id)
     return {"deleted": True}

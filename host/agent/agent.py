@@ -4,8 +4,11 @@ Tools come from every connected server under names unique across servers (host.a
 for the person's approval unless they chose "always allow" for that tool of that server, or the tool is marked
 read-only by a server whose hints are trusted (the built-in SQLite server, which enforces read-only itself, or
 one the person marked trusted). Annotations are the server's own claims: a server nobody vouched for could
-mark a write tool read-only, so its hints alone never skip approval. The model gets results truncated to a sensible size; the extension
-gets them whole.
+mark a write tool read-only, so its hints alone never skip approval. The model gets results truncated to a
+sensible size; the extension gets them whole.
+
+Everything it needs from the rest of the host comes in as callables (tool sources, the model client, how to
+send an event, how to remember "always allow"), so it can be driven and tested on its own.
 """
 
 from __future__ import annotations
@@ -15,23 +18,25 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from host.agent.history import History
 from host.agent.names import build_name_map
-from host.protocol import unpaired_surrogate
+from host.errors import BridgeError, ErrorCode
+from host.protocol.events import ChatDelta, ChatDone, ChatError, ChatTool, Send
+from host.protocol.verbs import unpaired_surrogate
+from host.waiting import Waiting
 
 #: Rounds of tool calls before the agent stops and says so.
 MAX_STEPS = 8
 #: Characters of one tool result the model sees.
 MODEL_RESULT_CHARS = 8000
 
-Send = Callable[[dict[str, Any]], None]
 
-
-class ChatFailed(Exception):
+def chat_failed(message: str) -> BridgeError:
     """The turn could not finish; the message says why, in words."""
+    return BridgeError(ErrorCode.CHAT_FAILED, message)
 
 
 @dataclass
@@ -99,23 +104,14 @@ class Approvals:
     """
 
     def __init__(self) -> None:
-        self._waiting: dict[tuple[str, str], asyncio.Future[tuple[bool, bool]]] = {}
+        self._waiting: Waiting[tuple[str, str], tuple[bool, bool]] = Waiting()
 
-    async def wait(self, conversation_id: str, call_id: str) -> tuple[bool, bool]:
-        key = (conversation_id, call_id)
-        future: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
-        self._waiting[key] = future
-        try:
-            return await future
-        finally:
-            self._waiting.pop(key, None)
+    async def wait(self, conversation_id: str, call_id: str, sent: Callable[[], None]) -> tuple[bool, bool]:
+        """(approve, always), once the person answers; ``sent`` shows them the question."""
+        return await self._waiting.ask((conversation_id, call_id), sent=sent)
 
     def answer(self, conversation_id: str, call_id: str, approve: bool, always: bool) -> bool:
-        future = self._waiting.get((conversation_id, call_id))
-        if future is None or future.done():
-            return False
-        future.set_result((approve, always))
-        return True
+        return self._waiting.answer((conversation_id, call_id), (approve, always))
 
 
 class ChatAgent:
@@ -157,7 +153,7 @@ class ChatAgent:
                     assistant["tool_calls"] = tool_calls
                 self.history.append(conversation_id, assistant)
                 if not tool_calls:
-                    self._send({"type": "chat.done", "conversation_id": conversation_id, "text": answer})
+                    self._send(ChatDone(conversation_id=conversation_id, text=answer))
                     return answer
                 pending_calls = list(tool_calls)
                 while pending_calls:
@@ -169,7 +165,7 @@ class ChatAgent:
                     pending_calls.pop(0)
             stop = f"I stopped after {MAX_STEPS} rounds of tool calls without a final answer."
             self.history.append(conversation_id, {"role": "assistant", "content": stop})
-            self._send({"type": "chat.done", "conversation_id": conversation_id, "text": stop})
+            self._send(ChatDone(conversation_id=conversation_id, text=stop))
             return stop
         except asyncio.CancelledError:
             # Keep the history valid for the next turn: every tool call the model made gets an answer.
@@ -179,17 +175,10 @@ class ChatAgent:
                     {"role": "tool", "tool_call_id": call["id"], "content": "cancelled by the person"},
                 )
             self.history.append(conversation_id, {"role": "assistant", "content": "(stopped)"})
-            self._send(
-                {
-                    "type": "chat.done",
-                    "conversation_id": conversation_id,
-                    "text": "(stopped)",
-                    "stopped": True,
-                }
-            )
+            self._send(ChatDone(conversation_id=conversation_id, text="(stopped)", stopped=True))
             raise
-        except ChatFailed as exc:
-            self._send({"type": "chat.error", "conversation_id": conversation_id, "message": str(exc)})
+        except BridgeError as exc:
+            self._send(ChatError(conversation_id=conversation_id, message=exc.message))
             raise
 
     def _catalogue(
@@ -232,9 +221,7 @@ class ChatAgent:
                 delta = chunk.choices[0].delta
                 if delta.content:
                     text.append(delta.content)
-                    self._send(
-                        {"type": "chat.delta", "conversation_id": conversation_id, "text": delta.content}
-                    )
+                    self._send(ChatDelta(conversation_id=conversation_id, text=delta.content))
                 for part in delta.tool_calls or []:
                     slot = calls.setdefault(
                         part.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
@@ -248,7 +235,7 @@ class ChatAgent:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise ChatFailed(describe_llm_error(exc)) from None
+            raise chat_failed(describe_llm_error(exc)) from None
         tool_calls = [calls[i] for i in sorted(calls)]
         for call in tool_calls:
             call["id"] = call["id"] or f"call_{secrets.token_hex(6)}"
@@ -262,13 +249,8 @@ class ChatAgent:
         by_server: dict[str, ToolSource],
     ) -> str:
         name = call["function"]["name"]
-        event: dict[str, Any] = {
-            "type": "chat.tool",
-            "conversation_id": conversation_id,
-            "call_id": call["id"],
-        }
         if name not in name_map:
-            self._send({**event, "tool": name, "status": "error", "error": "no such tool"})
+            self._send(ChatTool(conversation_id, call["id"], "error", tool=name, error="no such tool"))
             return f"Error: there is no tool named {name}."
         server_id, tool_name = name_map[name]
         source = by_server[server_id]
@@ -282,28 +264,37 @@ class ChatAgent:
                 raise ValueError(f"{where} holds an unpaired UTF-16 surrogate, which no server can be sent")
         except ValueError as exc:
             self._send(
-                {**event, "server": server_id, "tool": tool_name, "status": "error", "error": str(exc)}
+                ChatTool(
+                    conversation_id, call["id"], "error", tool=tool_name, server=server_id, error=str(exc)
+                )
             )
             return f"Error: the arguments could not be used ({exc})."
-        event.update(server=server_id, server_name=source.name, tool=tool_name, arguments=arguments)
+        card = ChatTool(
+            conversation_id,
+            call["id"],
+            "awaiting_approval",
+            tool=tool_name,
+            server=server_id,
+            server_name=source.name,
+            arguments=arguments,
+        )
         if needs_approval(source, tool):
-            self._send({**event, "status": "awaiting_approval"})
-            approve, always = await self.approvals.wait(conversation_id, call["id"])
+            approve, always = await self.approvals.wait(conversation_id, call["id"], lambda: self._send(card))
             if not approve:
-                self._send({**event, "status": "denied"})
+                self._send(replace(card, status="denied"))
                 return "The person denied this tool call; it was not run."
             if always:
                 source.always_allowed.add(tool_name)
                 self._remember_always(source.uid, tool_name)
-        self._send({**event, "status": "running"})
+        self._send(replace(card, status="running"))
         started = time.perf_counter()
         try:
             result = await source.call(server_id, tool_name, arguments)
         except Exception as exc:
             message = getattr(exc, "message", str(exc))
-            self._send({**event, "status": "error", "error": message, "duration_ms": _ms(started)})
+            self._send(replace(card, status="error", error=message, duration_ms=_ms(started)))
             return f"Error: {message}"
-        self._send({**event, "status": "done", "result": result, "duration_ms": _ms(started)})
+        self._send(replace(card, status="done", result=result, duration_ms=_ms(started)))
         text = result_text(result)
         return for_model(("Tool error: " if result.get("isError") else "") + text)
 

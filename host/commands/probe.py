@@ -66,7 +66,7 @@ class ProbeFailed(Exception):
 
 async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
     from host.config import ServerConfig
-    from host.protocol import ActiveTransport
+    from host.protocol.events import ActiveTransport
     from host.supervisor import find_cause
     from host.transports import TransportUnsupported, describe_error, open_connection
 

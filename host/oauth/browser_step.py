@@ -8,14 +8,14 @@ without a code — the person cancels, denies, lets it sit, or the answer does n
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from host.oauth.refresher import NeedsAuthorization
+from host.protocol.events import AuthOpen, Send
+from host.waiting import Waiting
 
 #: How long the consent window may stay open (tests shorten it through the environment).
 BROWSER_STEP_TIMEOUT_S = float(os.environ.get("NOTION_BRIDGE_SIGNIN_TIMEOUT_S", "300"))
@@ -27,43 +27,42 @@ def redirect_uri(extension_id: str, server_id: str) -> str:
 
 
 class BrowserStep:
-    def __init__(
-        self, send: Callable[[dict[str, Any]], None], timeout_s: float = BROWSER_STEP_TIMEOUT_S
-    ) -> None:
+    def __init__(self, send: Send, timeout_s: float = BROWSER_STEP_TIMEOUT_S) -> None:
         self._send = send
         self._timeout_s = timeout_s
-        self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._waiting: Waiting[str, _Ending] = Waiting()
 
     async def run(self, server_id: str, url: str) -> tuple[str, str | None, str | None]:
         """Open ``url`` in the browser and return (code, state, iss) from where it redirected to."""
         auth_id = secrets.token_urlsafe(12)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[auth_id] = (server_id, future)
-        self._send({"type": "auth.open", "server": server_id, "auth_id": auth_id, "url": url})
         try:
-            answer = await asyncio.wait_for(future, self._timeout_s)
+            ending = await self._waiting.ask(
+                auth_id,
+                timeout_s=self._timeout_s,
+                sent=lambda: self._send(AuthOpen(server=server_id, auth_id=auth_id, url=url)),
+            )
         except TimeoutError:
             raise NeedsAuthorization(
                 f"the sign-in window was not completed within {_duration(self._timeout_s)}"
             ) from None
-        finally:
-            self._pending.pop(auth_id, None)
-        if answer.get("error"):
-            raise NeedsAuthorization(f"sign-in did not finish: {answer['error']}")
-        return _parse_redirect(str(answer.get("redirect_url") or ""))
+        if ending.error:
+            raise NeedsAuthorization(f"sign-in did not finish: {ending.error}")
+        return _parse_redirect(ending.redirect_url or "")
 
     def answer(self, auth_id: str, redirect_url: str | None, error: str | None) -> bool:
         """Deliver the extension's ``auth.result``. False when no sign-in with that id is waiting."""
-        pending = self._pending.get(auth_id)
-        if pending is None or pending[1].done():
-            return False
-        pending[1].set_result({"redirect_url": redirect_url, "error": error})
-        return True
+        return self._waiting.answer(auth_id, _Ending(redirect_url, error))
 
     def cancel_all(self, reason: str) -> None:
-        for _, future in self._pending.values():
-            if not future.done():
-                future.set_result({"error": reason})
+        self._waiting.close_all(_Ending(None, reason))
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """Where the sign-in window ended up, or why it did not."""
+
+    redirect_url: str | None
+    error: str | None
 
 
 def _duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ from host.config import ServerConfig
 from host.model_key import ModelKey
 from host.oauth.browser_step import BrowserStep, redirect_uri
 from host.oauth.refresher import Binding, TokenRefresher, oauth_client
+from host.protocol.events import Send
 from host.token_store import FILE_ONLY_NOTICE, Credentials, TokenStore
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ DEFAULT_PROFILE = "default"
 
 
 class AuthManager:
-    def __init__(self, send: Callable[[dict[str, Any]], None], extension_id: str) -> None:
+    def __init__(self, send: Send, extension_id: str) -> None:
         self.extension_id = extension_id
         self.profile_id = DEFAULT_PROFILE
         self.browser = BrowserStep(send)

@@ -1,0 +1,135 @@
+"""What the host tells the extension unasked: server status, sign-in and servers' questions, the chat's progress.
+
+Frozen dataclasses (host.protocol.wire says why); the nested shapes they carry (a server's status entry) are
+TypedDicts, plain JSON that request results share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
+
+from host.protocol.wire import OUTGOING, Outgoing, Reply, Send
+
+__all__ = ["Send"]
+
+# --- servers --------------------------------------------------------------------------------------------------
+
+ServerState = Literal["disabled", "connecting", "connected", "needs_auth", "error"]
+ActiveTransport = Literal["http", "sse", "stdio"]
+
+
+class ServerInfo(TypedDict):
+    name: str
+    version: str | None
+
+
+class ServerStatus(TypedDict):
+    """One server's card: what it is and how it is, at this moment."""
+
+    id: str
+    name: str
+    """As configured; for a signed-in server whose token response named a workspace, ``<name> · <workspace>``."""
+    kind: Literal["remote", "stdio"]
+    enabled: bool
+    transport: ActiveTransport | None
+    """The transport in use, or last used; None before the first connection."""
+    state: ServerState
+    error: str | None
+    """Why the server is in ``error`` or ``needs_auth``, in words."""
+    retry_at: float | None
+    """Unix time of the next reconnection attempt while in ``error``."""
+    tools: int
+    """How many tools the server offers (``tools.list`` gives them)."""
+    server_info: ServerInfo | None
+
+
+@dataclass(frozen=True, eq=False)
+class Status(Outgoing, type="status"):
+    """Every server's state, and host-wide notices; sent at start and after every change."""
+
+    servers: list[ServerStatus]
+    notices: list[str]
+    """Conditions the person should know about (a configuration file set aside, no system keychain)."""
+
+
+@dataclass(frozen=True, eq=False)
+class AuthOpen(Outgoing, type="auth.open"):
+    """Run the browser step of OAuth (``chrome.identity.launchWebAuthFlow``) and answer ``auth.result``."""
+
+    server: str
+    auth_id: str
+    url: str
+
+
+@dataclass(frozen=True, eq=False)
+class ElicitationRequest(Outgoing, type="elicitation.request"):
+    """A server asks the person something in the middle of a call; answered with ``elicitation.respond``."""
+
+    elicitation_id: str
+    server: str
+    message: str
+    requested_schema: dict[str, Any] | None = None
+    """A flat JSON schema of what to ask for (form mode)."""
+    url: str | None = None
+    """A page to open instead (URL mode)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ElicitationClosed(Outgoing, type="elicitation.closed"):
+    """That question was answered, or cancelled after waiting too long."""
+
+    elicitation_id: str
+
+
+# --- chat -----------------------------------------------------------------------------------------------------
+
+ToolCallStatus = Literal["awaiting_approval", "running", "done", "denied", "error"]
+
+
+@dataclass(frozen=True, eq=False)
+class ChatDelta(Outgoing, type="chat.delta"):
+    """A piece of the model's answer, as it streams."""
+
+    conversation_id: str
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class ChatTool(Outgoing, type="chat.tool"):
+    """A tool call of the chat agent, at each step: waiting for approval, running, done, denied or failed."""
+
+    conversation_id: str
+    call_id: str
+    status: ToolCallStatus
+    tool: str
+    server: str | None = None
+    server_name: str | None = None
+    arguments: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    """The whole MCP result (the model gets at most 8,000 characters of it)."""
+    error: str | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ChatDone(Outgoing, type="chat.done"):
+    """The turn ended with this answer (``stopped`` when the person pressed Stop)."""
+
+    conversation_id: str
+    text: str
+    stopped: bool | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ChatError(Outgoing, type="chat.error"):
+    """The turn failed; the message says why."""
+
+    conversation_id: str
+    message: str
+
+
+#: The events, in the order docs/protocol.md lists them (replies are not events: they answer a request).
+EVENTS: tuple[type[Outgoing], ...] = tuple(cls for cls in OUTGOING.values() if cls is not Reply)
