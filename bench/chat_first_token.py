@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from host.client import HostProcess, write_config
+from devkit.host_process import HostProcess, write_config
 from tests.support.scripted_llm import ScriptedLLM
 
 

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from host.client import ORIGIN, HostProcess, write_config
+from devkit.host_process import ORIGIN, HostProcess, write_config
 from tests.support.processes import ToyServer
 
 CONCURRENCY = 32

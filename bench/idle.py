@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.reconnect import _child_of
-from host.client import HostProcess, write_config
+from devkit.host_process import HostProcess, write_config
 
 
 def _read(pid: int) -> tuple[int, float]:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from dev_notion.testing import DevNotionProcess
-from host.client import HostProcess, write_config
+from devkit.host_process import HostProcess, write_config
 from tests.support.processes import children_of
 
 PAUSE_S = 0.5

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from host.client import HostProcess, write_config
+from devkit.host_process import HostProcess, write_config
 
 pytest_plugins = ["tests.support.token_scan"]
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from dev_notion.testing import DevNotionProcess
-from host.client import HostProcess, write_config
+from devkit.host_process import HostProcess, write_config
 from tests.support.processes import ROOT
 from tests.support.scripted_llm import ScriptedLLM
 

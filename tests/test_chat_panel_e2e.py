@@ -26,8 +26,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from dev_notion.testing import DevNotionProcess
-from host.client import write_config
-from host.commands.browser import EXTENSION_DIR, chromium, extension_page, screenshot, wait_until
+from devkit.browser import EXTENSION_DIR, chromium, extension_page, screenshot, wait_until
+from devkit.host_process import write_config
 from tests.support.processes import free_port
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -102,7 +102,7 @@ def world(tmp_path):
         config.write_text(json.dumps(stored))
         env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
         subprocess.run(
-            [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
         with chromium(profile, extension=extension) as driver:

@@ -11,7 +11,7 @@ def test_demo_runs_end_to_end(tmp_path):
         [
             sys.executable,
             "-m",
-            "host.cli",
+            "notion_bridge.cli",
             "demo",
             "--home",
             str(tmp_path / "demo"),

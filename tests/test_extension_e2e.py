@@ -13,8 +13,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from host.client import write_config
-from host.commands.browser import card_text, chromium, extension_page, screenshot, wait_until
+from devkit.browser import card_text, chromium, extension_page, screenshot, wait_until
+from devkit.host_process import write_config
 from tests.test_host_supervision import STDIO_TOY
 
 
@@ -25,7 +25,7 @@ def browser(tmp_path):
                          "db_path": str(home / "data" / "sample.db")}, {**STDIO_TOY, "name": "Asker"}])  # fmt: skip
     env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
     subprocess.run(
-        [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+        [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
         check=True, capture_output=True, env=env,
     )  # fmt: skip
     with chromium(profile) as driver:

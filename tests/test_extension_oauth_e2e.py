@@ -11,8 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from dev_notion.testing import DevNotionProcess
-from host.client import write_config
-from host.commands.browser import (
+from devkit.browser import (
     ARTIFACTS,
     card_text,
     chromium,
@@ -21,6 +20,7 @@ from host.commands.browser import (
     sign_in_from_popup,
     wait_until,
 )
+from devkit.host_process import write_config
 from host.token_store import EncryptedFileBackend
 
 
@@ -34,7 +34,7 @@ def setup(tmp_path):
         )
         env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
         subprocess.run(
-            [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
         with chromium(profile) as driver:
@@ -76,7 +76,7 @@ def test_connect_pressed_while_the_host_is_already_connecting_opens_the_sign_in(
         write_config(home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}])
         env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
         subprocess.run(
-            [sys.executable, "-m", "host.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
         with chromium(profile) as driver:

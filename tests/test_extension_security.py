@@ -20,7 +20,7 @@ from functools import partial
 import pytest
 from selenium.webdriver.common.by import By
 
-from host.commands.browser import EXTENSION_DIR, chromium, extension_page, wait_until
+from devkit.browser import EXTENSION_DIR, chromium, extension_page, wait_until
 from tests.support.processes import free_port
 
 PAGES = ["popups/popup.html", "popups/tools.html", "options/options.html", "panel/panel.html"]

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from dev_notion.testing import DevNotionProcess
-from host.client import HostProcess
+from devkit.host_process import HostProcess
 from tests.support.figures import record
 from tests.support.processes import children_of
 

@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devkit.host_process import ORIGIN, write_config
 from host import framing
 from host.actions import VERBS as VERB_TABLE
-from host.client import ORIGIN, write_config
 from host.errors import BridgeError, ErrorCode
 from host.framing import FrameDecoder
 from tests.support.figures import record

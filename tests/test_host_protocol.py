@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
+from devkit.host_process import ORIGIN
 from host import EXTENSION_ID, PROTOCOL_VERSION, __version__
-from host.client import ORIGIN
 from tests.support.protocol_check import conforms, request_conforms, verbs
 
 
@@ -170,7 +170,7 @@ def test_a_foreign_origin_is_refused(spawn_host, origin):
 
 
 def test_an_extra_extension_id_from_the_config_is_allowed(spawn_host, host_home):
-    from host.client import write_config
+    from devkit.host_process import write_config
 
     write_config(host_home, [], allowed_extension_ids=["abcdefghijklmnopabcdefghijklmnop"])
     host = spawn_host(origin="chrome-extension://abcdefghijklmnopabcdefghijklmnop/")

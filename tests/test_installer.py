@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.host_process import write_config
 from host import EXTENSION_ID, HOST_NAME
-from host.client import write_config
 from installer import browsers as b
 from installer import doctor, trust
 from installer import launcher as launchers
@@ -443,7 +443,7 @@ def test_doctor_json_is_safe_to_paste(machine, host_home):
 
 
 def test_the_cli_wires_install_doctor_and_uninstall(machine, host_home, capsys):
-    from host.cli import main
+    from notion_bridge.cli import main
 
     common = ["--browser", "chromium", "--home", str(host_home)]
     assert main(["install", *common]) == 0

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devkit.browser import EXTENSION_DIR, chromium, extension_page
 from host import HOST_NAME, PROTOCOL_VERSION, __version__
-from host.commands.browser import EXTENSION_DIR, chromium, extension_page
 
 PAGE = "popups/popup.html"
 SEND = (
@@ -23,7 +23,7 @@ def bridge(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     # The browser's kind of environment: a short PATH, no NOTION_BRIDGE_HOME, a home of the test's own.
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home.parent / "user-home")}
     return subprocess.run(
-        [sys.executable, "-m", "host.cli", *args, "--browser", "chromium", "--home", str(home)],
+        [sys.executable, "-m", "notion_bridge.cli", *args, "--browser", "chromium", "--home", str(home)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from devkit.host_process import write_config
 from host import EXTENSION_ID, HOST_NAME
-from host.client import write_config
 from installer import acl, doctor, trust
 from installer import browsers as b
 from installer import launcher as launchers

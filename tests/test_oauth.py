@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from host.client import write_config
+from devkit.host_process import write_config
 from tests.support.signin import (
     browser,
     leak_checked_notion,

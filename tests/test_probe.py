@@ -14,7 +14,7 @@ from dev_notion.testing import DevNotionProcess
 def probe(*args: str, home) -> subprocess.CompletedProcess[str]:
     env = {"NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file", "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [sys.executable, "-m", "host.cli", "probe", *args],
+        [sys.executable, "-m", "notion_bridge.cli", "probe", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from host.client import HostProcess
+from devkit.host_process import HostProcess
 from host.sqlite_server.sample import USERS, create_sample_database
 from tests.support.figures import record
 from tests.support.processes import ROOT, alive, children_of, cpu_seconds

@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from host.client import HostProcess, write_config
-from host.commands.browser import wait_until
+from devkit.browser import wait_until
+from devkit.host_process import HostProcess, write_config
 from host.token_store import EncryptedFileBackend
 from tests.support.processes import ROOT, ToyServer
 from tests.support.scripted_llm import ScriptedLLM

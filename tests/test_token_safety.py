@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from dev_notion.testing import DevNotionProcess
-from host.client import HostProcess, write_config
+from devkit.host_process import HostProcess, write_config
 from tests.support.signin import browser, leak_checked_notion, notion_config, start, stored_credentials
 
 SOAK_S = float(os.environ.get("NOTION_BRIDGE_SOAK_S", "300"))

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dev_notion.testing import DevNotionProcess, answer_consent
-from host.client import HostProcess
+from devkit.host_process import HostProcess
 from host.token_store import Credentials, EncryptedFileBackend, TokenStore
 
 PROFILE = "profile-aaaaaaaa"

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from host.client import HostProcess
+from devkit.host_process import HostProcess
 
 TOKEN_SHAPE = re.compile(rb"ntn_(?:at|rt)_[A-Za-z0-9_-]{32}")
 ENV = "DEV_NOTION_ISSUED_LOG"

@@ -42,7 +42,7 @@ def _say(text: str) -> None:
 
 def _demo(home: Path, args: argparse.Namespace) -> int:
     from dev_notion.testing import DevNotionProcess, answer_consent
-    from host.client import HostProcess, write_config
+    from devkit.host_process import HostProcess, write_config
 
     _say("Starting the Notion-compatible server (sample workspace 'Acme Corp', OAuth on)…")
     with DevNotionProcess(auth=True, workspace_name="Acme Corp") as notion:
@@ -158,7 +158,7 @@ def _browser_walk(home: Path, notion: Any, folder: Path) -> int:
 
     from selenium.webdriver.common.by import By
 
-    from host.commands.browser import (
+    from devkit.browser import (
         card_text,
         chromium,
         extension_page,

@@ -19,8 +19,8 @@ from selenium.webdriver.common.by import By
 
 from host import EXTENSION_ID
 
-EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+EXTENSION_DIR = Path(__file__).resolve().parents[1] / "extension"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 HEADLESS_FLAGS = ("--headless=new",)
 
 

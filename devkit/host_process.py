@@ -1,7 +1,7 @@
 """A Python stand-in for the extension: spawns the host exactly as Chrome does and speaks the protocol.
 
-Used by ``notion-bridge demo``, the installer's doctor, the benchmarks and the tests. It joins chunks, routes
-replies to their requests and keeps every other message as an event.
+Used by ``notion-bridge demo``, the benchmarks and the tests. It reads frames with host.framing (the host's own
+reader), joins chunks, routes replies to their requests and keeps every other message as an event.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -20,14 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from host import EXTENSION_ID
+from host import EXTENSION_ID, framing
+from host.errors import BridgeError
 
 ORIGIN = f"chrome-extension://{EXTENSION_ID}/"
-_LENGTH = struct.Struct("=I")
-
-
-class HostClosed(Exception):
-    pass
 
 
 class HostProcess:
@@ -82,31 +77,23 @@ class HostProcess:
             self.proc.stdin.flush()
 
     def send(self, message: dict[str, Any]) -> None:
-        body = json.dumps(message).encode()
-        self.send_raw(_LENGTH.pack(len(body)) + body)
-
-    def _read_exactly(self, size: int) -> bytes:
-        assert self.proc.stdout is not None
-        data = b""
-        while len(data) < size:
-            part = self.proc.stdout.read(size - len(data))
-            if not part:
-                raise HostClosed
-            data += part
-        return data
+        self.send_raw(framing.encode_frame(json.dumps(message).encode()))
 
     def _read_loop(self) -> None:
+        assert self.proc.stdout is not None
         try:
             while True:
-                (length,) = _LENGTH.unpack(self._read_exactly(4))
-                assert length <= 1024 * 1024, f"host sent a {length}-byte frame, over Chrome's 1 MiB limit"
-                message = json.loads(self._read_exactly(length))
+                # Chrome drops the port for a frame over 1 MiB; so does this stand-in, loudly.
+                message = framing.read_frame(self.proc.stdout, limit=framing.MAX_OUTGOING)
                 if self.first_frame_at is None:
                     self.first_frame_at = time.perf_counter()
                 self.frames.append(message)
                 self._deliver(message)
-        except HostClosed:
+        except framing.EndOfStream:
             pass
+        except BridgeError as exc:
+            self.stderr_lines.append(f"the host broke the framing: {exc.code}: {exc.message}")
+            raise
         finally:
             self.closed.set()
 
