@@ -54,6 +54,15 @@ def test_every_documented_verb_is_accepted_by_the_request_models():
     request_conforms({"type": "tool.call", "id": "1", "server": "s", "tool": "t"})
 
 
+def test_server_get_answers_one_entry_and_names_the_unknown(spawn_host):
+    host = spawn_host(servers=[{"id": "gone", "name": "Gone", "kind": "remote", "url": "http://127.0.0.1:9/mcp", "enabled": False}])  # fmt: skip
+    entry = host.result("server.get", server="gone")
+    assert conforms({"type": "status", "servers": [entry], "notices": []})
+    assert entry["id"] == "gone" and entry["state"] == "disabled"
+    reply = host.request("server.get", server="nope")
+    assert reply["error"]["code"] == "unknown_server" and "gone" in reply["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [

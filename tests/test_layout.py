@@ -50,7 +50,9 @@ def test_the_host_imports_no_installer_server_double_or_test_kit():
 
 def test_the_walk_catches_an_import_by_name(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("import importlib\nimportlib.import_module('installer.commands')\nfrom devkit import browser\n")
+    sample.write_text(
+        "import importlib\nimportlib.import_module('installer.commands')\nfrom devkit import browser\n"
+    )
     assert sorted(m for _, m in imported_modules(sample)) == ["devkit", "importlib", "installer.commands"]
 
 

@@ -84,6 +84,18 @@ async def server_add(services: Services, request: ServerAdd) -> ServerStatus:
     return services.servers.add(server).snapshot()
 
 
+class ServerGet(Request):
+    """One server's status entry, now."""
+
+    type: Literal["server.get"]
+    server: str
+
+
+@handles(ServerGet)
+async def server_get(services: Services, request: ServerGet) -> ServerStatus:
+    return services.servers.get(request.server).snapshot()
+
+
 class ServerChanges(Message):
     """Fields ``server.update`` may change; absent fields stay as they are."""
 
