@@ -206,7 +206,10 @@ def test_servers_can_be_added_updated_and_removed(toy_host, host_home):
     assert renamed["name"] == "Renamed" and renamed["state"] == "connected"
     dup = toy_host.request("server.add", server={"id": "toy", "name": "x", "kind": "stdio", "command": ["x"]})
     assert dup["error"]["code"] == "server_exists"
-    assert toy_host.result("server.remove", server="second-toy") == {"removed": "second-toy"}
+    assert toy_host.result("server.remove", server="second-toy") == {
+        "removed": "second-toy",
+        "revoked": False,
+    }
     stored = json.loads((host_home / "config" / "config.json").read_text())
     assert [s["id"] for s in stored["servers"]] == ["toy"]
     assert [s["id"] for s in toy_host.result("status.get")["servers"]] == ["toy"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,10 +23,30 @@ def fake_host(frames: list[dict[str, Any]], stderr: list[str]) -> Any:
     )
 
 
+ISSUER = "http://127.0.0.1:8787"
+
+
 def scan_with_issued(tmp_path: Path) -> TokenScan:
-    scan = TokenScan(tmp_path / "issued.txt")
-    scan.issued_log.write_text(ISSUED + "\n")
+    (tmp_path / "requests").mkdir()
+    scan = TokenScan(tmp_path / "issued.txt", tmp_path / "requests")
+    scan.issued_log.write_text(f"{ISSUED}\t{ISSUER}\n")
     return scan
+
+
+def record_request(scan: TokenScan, origin: str, *tokens: str) -> None:
+    digests = [hashlib.sha256(t.encode()).hexdigest() for t in tokens]
+    with (scan.audit_folder / "123.jsonl").open("a") as out:
+        out.write(json.dumps({"origin": origin, "tokens": digests, "argv0": "host"}) + "\n")
+
+
+def test_a_token_sent_to_its_issuer_is_fine_and_anywhere_else_is_a_leak(tmp_path):
+    scan = scan_with_issued(tmp_path)
+    record_request(scan, ISSUER, ISSUED)
+    record_request(scan, "http://127.0.0.1:9999", MADE_UP)
+    assert scan.leaks() == {} and len(scan.requests()) == 2
+    record_request(scan, "http://127.0.0.1:9999", ISSUED)
+    (places,) = scan.leaks().values()
+    assert places == {"a request to http://127.0.0.1:9999"}
 
 
 def test_an_issued_token_in_a_frame_in_stderr_or_in_a_file_is_a_leak(tmp_path):
