@@ -1,6 +1,7 @@
 // The tool runner: pick a server and a tool, fill the form generated from its inputSchema, see the result.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { toolCall, toolsList } from "../shared/host-requests.js";
 import { quickActionsFor } from "../shared/notion-quick.js";
 import { renderResult } from "../shared/render-result.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
@@ -45,7 +46,7 @@ client.onState((state) => {
 
 async function loadTools() {
   if (!serverSelect.value) return;
-  const reply = await client.request("tools.list", { server: serverSelect.value });
+  const reply = await client.request(...toolsList(serverSelect.value));
   tools = reply.ok ? reply.result.tools : [];
   toolSelect.replaceChildren(...tools.map((t) => option(t.name, t.title ?? t.name)));
   const wanted = new URLSearchParams(location.search).get("tool");
@@ -105,7 +106,7 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   const run = document.getElementById("run");
   run.disabled = true;
   run.textContent = "Running…";
-  const reply = await client.request("tool.call", { server: serverSelect.value, tool: tool.name, arguments: args }, 130_000);
+  const reply = await client.request(...toolCall(serverSelect.value, tool.name, args), 130_000);
   run.disabled = false;
   run.textContent = "Run";
   document.getElementById("output").hidden = false;
