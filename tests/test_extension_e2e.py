@@ -202,3 +202,38 @@ def test_a_servers_question_is_asked_in_the_popup_and_the_answer_goes_back(brows
     wait_until(
         lambda: "hello Ada" in browser.find_element(By.ID, "result").text, "the answer to reach the server"
     )
+
+
+def test_stop_cancels_a_running_tool_call_in_the_runner_and_in_the_chat(browser):
+    browser.get(extension_page("popups/tools.html?server=toy&tool=sleep"))
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="seconds"] input'), "the sleep form"
+    )
+    assert not browser.find_element(By.ID, "stop").is_displayed(), "nothing to stop yet"
+    browser.find_element(By.CSS_SELECTOR, '[data-field="seconds"] input').send_keys("60")
+    browser.find_element(By.ID, "run").click()
+    wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "Stop, while the call runs")
+    browser.find_element(By.ID, "stop").click()
+    # The host cancels the call by the id the page gave it, and the call's own reply says so.
+    wait_until(
+        lambda: "cancelled" in browser.find_element(By.ID, "result").text, "the call to be cancelled", 10
+    )
+    assert "is-error" in browser.find_element(By.ID, "result").get_attribute("class")
+    assert not browser.find_element(By.ID, "stop").is_displayed()
+    assert browser.find_element(By.ID, "run").is_enabled()
+    screenshot(browser, "tool-runner-stopped")
+
+    browser.get(extension_page("panel/panel.html"))
+    wait_until(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
+    browser.find_element(By.ID, "text").send_keys('/tool toy.sleep {"seconds": 60}')
+    browser.find_element(By.ID, "send").click()
+    wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "the panel's Stop")
+    assert "running" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text
+    browser.find_element(By.ID, "stop").click()
+    wait_until(
+        lambda: "cancelled" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text,
+        "the card to say so",
+        10,
+    )
+    assert not browser.find_element(By.ID, "stop").is_displayed()
+    screenshot(browser, "panel-tool-stopped")

@@ -2,7 +2,8 @@
 // whose tool calls run on every connected server; write calls wait here for the person's approval.
 // The panel is bound to its tab (what "Use this page" reads) and to one conversation, which it starts with
 // chat.new before its first message or picks from the list; it shows that conversation's events and no others.
-// Without a model configured, slash commands call tools directly.
+// Without a model configured, slash commands call tools directly. Stop ends whatever this panel has running: its
+// chat turn (chat.cancel) and its own tool calls (tool.cancel, by the id each tool.call went with).
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
@@ -33,6 +34,7 @@ let llmReady = false;
 let current = null; // the assistant bubble being streamed: {node, text}
 const cards = new Map();
 let turn = false; // this panel's chat turn is running
+const calls = new Set(); // the ids of this panel's own tool.call requests in flight
 
 function el(tag, className, content) {
   const node = document.createElement(tag);
@@ -168,16 +170,20 @@ async function pageContext() {
   return reply.ok ? reply.result : null;
 }
 
-/** Run a tool from the panel itself (a slash command, Save page), on a card of its own, named by the call's id. */
+/** Run a tool from the panel itself (a slash command, Save page), on a card of its own that Stop can cancel. */
 async function runTool({ server, tool, arguments: args }) {
   const call = client.start(...toolCall(server, tool, args), 130_000);
   const shown = { call_id: call.id, server, tool, arguments: args };
   toolCard({ ...shown, status: "running" });
+  calls.add(call.id);
+  showRunning();
   const started = performance.now();
   const reply = await call.reply;
+  calls.delete(call.id);
+  showRunning();
   const duration_ms = Math.round(performance.now() - started);
   if (reply.ok) toolCard({ ...shown, status: "done", result: reply.result, duration_ms });
-  else toolCard({ ...shown, status: "error", error: reply.error.message, duration_ms });
+  else toolCard({ ...shown, status: reply.error.code === "cancelled" ? "cancelled" : "error", error: reply.error.message, duration_ms });
   return reply;
 }
 
@@ -233,9 +239,9 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   loadConversations();
 });
 
-/** While this panel's turn runs: Stop instead of Send (the host refuses a second turn in one conversation). */
+/** Stop shows while this panel runs anything; Send waits for its turn to end (the host refuses a second one). */
 function showRunning() {
-  document.getElementById("stop").hidden = !turn;
+  document.getElementById("stop").hidden = !turn && calls.size === 0;
   document.getElementById("send").disabled = turn;
 }
 
@@ -245,7 +251,10 @@ text.addEventListener("keydown", (event) => {
     document.getElementById("ask").requestSubmit();
   }
 });
-document.getElementById("stop").addEventListener("click", () => turn && conversationId && client.request(...chatCancel(conversationId)));
+document.getElementById("stop").addEventListener("click", () => {
+  for (const id of calls) client.cancelTool(id); // each call's card then says "cancelled"
+  if (turn && conversationId) client.request(...chatCancel(conversationId));
+});
 conversations.addEventListener("change", () => openConversation(conversations.value));
 document.getElementById("delete").addEventListener("click", async () => {
   if (!conversationId) return;

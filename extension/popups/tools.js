@@ -16,6 +16,7 @@ let tools = [];
 let quick = [];
 let readForm = () => ({});
 let copyText = "";
+let running = null; // the id of the tool.call in flight, which Stop cancels
 
 function option(value, label) {
   const node = document.createElement("option");
@@ -104,14 +105,29 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   if (action) args = action.build(args);
   showProblems([]);
   const run = document.getElementById("run");
+  const stop = document.getElementById("stop");
   run.disabled = true;
   run.textContent = "Running…";
-  const reply = await client.request(...toolCall(serverSelect.value, tool.name, args), 130_000);
+  const call = client.start(...toolCall(serverSelect.value, tool.name, args), 130_000);
+  running = call.id;
+  stop.hidden = false;
+  stop.disabled = false;
+  const reply = await call.reply;
+  running = null;
+  stop.hidden = true;
   run.disabled = false;
   run.textContent = "Run";
   document.getElementById("output").hidden = false;
   const result = reply.ok ? reply.result : { isError: true, content: [{ type: "text", text: reply.error.message }] };
   copyText = renderResult(document.getElementById("result"), result);
+});
+
+// Stop: the host cancels the call (the server is told too), and the call's own reply says "cancelled".
+document.getElementById("stop").addEventListener("click", async (event) => {
+  if (!running) return;
+  event.target.disabled = true;
+  const reply = await client.cancelTool(running);
+  if (!reply.ok && reply.error.code !== "unknown_call") showProblems([reply.error.message]);
 });
 
 document.getElementById("copy").addEventListener("click", () => navigator.clipboard.writeText(copyText));
