@@ -237,3 +237,18 @@ def test_stop_cancels_a_running_tool_call_in_the_runner_and_in_the_chat(browser)
     )
     assert not browser.find_element(By.ID, "stop").is_displayed()
     screenshot(browser, "panel-tool-stopped")
+
+
+def test_the_chat_draws_a_tool_result_as_the_tool_runner_does(browser):
+    browser.get(extension_page("popups/popup.html"))
+    wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "SQLite to connect")
+    browser.get(extension_page("panel/panel.html"))
+    wait_until(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
+    browser.find_element(By.ID, "text").send_keys("/sql SELECT id, name FROM teams ORDER BY id")
+    browser.find_element(By.ID, "send").click()
+    wait_until(lambda: "done" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text, "the query")
+    browser.find_element(By.CSS_SELECTOR, ".toolcard details summary").click()
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, ".toolcard .result table.rows td")]
+    assert cells[:4] == ["1", "Platform", "2", "Growth"]
+    assert browser.find_elements(By.CSS_SELECTOR, ".toolcard .result details.json"), "and the JSON tree"
+    screenshot(browser, "panel-tool-result")

@@ -21,6 +21,7 @@ import {
   toolCall,
 } from "../shared/host-requests.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import { renderResult } from "../shared/render-result.js";
 
 const client = new BridgeClient();
 const log = document.getElementById("log");
@@ -92,8 +93,9 @@ function toolCard(event) {
   if (event.result) {
     const details = el("details");
     details.append(el("summary", "", event.result.isError ? "error result" : "result"));
-    const body = (event.result.content ?? []).map((b) => (b.type === "text" ? b.text : JSON.stringify(b))).join("\n");
-    details.append(el("pre", "", body));
+    const body = el("div", "result");
+    renderResult(body, event.result); // the tool runner's renderer: text, a table for rows, a JSON tree
+    details.append(body);
     card.append(details);
   }
   log.scrollTop = log.scrollHeight;
