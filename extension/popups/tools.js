@@ -34,14 +34,20 @@ function showProblems(lines) {
 let personChoseServer = false;
 
 client.onState((state) => {
-  const connected = (state.status?.servers ?? []).filter((s) => s.state === "connected");
+  // Without a host no server is connected, whatever the last status said.
+  const servers = state.host === "connected" ? (state.status?.servers ?? []) : [];
+  const connected = servers.filter((s) => s.state === "connected");
   const wanted = new URLSearchParams(location.search).get("server");
   const current = personChoseServer ? serverSelect.value : (wanted ?? serverSelect.value);
   const ids = connected.map((s) => s.id).join(",");
   if (serverSelect.dataset.ids === ids) return;
+  const shown = serverSelect.value;
   serverSelect.dataset.ids = ids;
   serverSelect.replaceChildren(...connected.map((s) => option(s.id, s.name)));
   if (connected.some((s) => s.id === current)) serverSelect.value = current;
+  // Another server connecting or going away changes nothing for the one shown: its form, and what the person has
+  // typed into it, stay as they are.
+  if (serverSelect.value && serverSelect.value === shown && tools.length) return;
   loadTools();
 });
 
