@@ -252,3 +252,35 @@ def test_the_chat_draws_a_tool_result_as_the_tool_runner_does(browser):
     assert cells[:4] == ["1", "Platform", "2", "Growth"]
     assert browser.find_elements(By.CSS_SELECTOR, ".toolcard .result details.json"), "and the JSON tree"
     screenshot(browser, "panel-tool-result")
+
+
+def test_a_stopped_background_fails_what_was_out_and_the_page_reconnects_by_itself(browser):
+    browser.get(extension_page("popups/tools.html?server=toy&tool=sleep"))
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="seconds"] input'), "the sleep form"
+    )
+    browser.find_element(By.CSS_SELECTOR, '[data-field="seconds"] input').send_keys("60")
+    browser.find_element(By.ID, "run").click()
+    wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "the call to be running")
+    # Chrome stops idle service workers, and restarts them on the next event; this does it now.
+    browser.execute_cdp_cmd("ServiceWorker.enable", {})
+    browser.execute_cdp_cmd("ServiceWorker.stopAllWorkers", {})
+    wait_until(
+        lambda: "outcome is unknown" in browser.find_element(By.ID, "result").text,
+        "the call to fail at once rather than hang",
+        10,
+    )
+    assert "background dropped" in browser.find_element(By.ID, "result").text
+
+    def ran_again() -> bool:
+        if "slept 0.1" in browser.find_element(By.ID, "result").text:
+            return True
+        if browser.find_element(By.ID, "run").is_enabled():
+            field = browser.find_element(By.CSS_SELECTOR, '[data-field="seconds"] input')
+            field.clear()
+            field.send_keys("0.1")
+            browser.find_element(By.ID, "run").click()
+        return False
+
+    # The same page, without a reload: its client found the restarted background, which started the host again.
+    wait_until(ran_again, "the page to run the tool again through the restarted background")
