@@ -202,3 +202,85 @@ def test_a_servers_question_is_asked_in_the_popup_and_the_answer_goes_back(brows
     wait_until(
         lambda: "hello Ada" in browser.find_element(By.ID, "result").text, "the answer to reach the server"
     )
+
+
+def test_stop_cancels_a_running_tool_call_in_the_runner_and_in_the_chat(browser):
+    browser.get(extension_page("popups/tools.html?server=toy&tool=sleep"))
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="seconds"] input'), "the sleep form"
+    )
+    assert not browser.find_element(By.ID, "stop").is_displayed(), "nothing to stop yet"
+    browser.find_element(By.CSS_SELECTOR, '[data-field="seconds"] input').send_keys("60")
+    browser.find_element(By.ID, "run").click()
+    wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "Stop, while the call runs")
+    browser.find_element(By.ID, "stop").click()
+    # The host cancels the call by the id the page gave it, and the call's own reply says so.
+    wait_until(
+        lambda: "cancelled" in browser.find_element(By.ID, "result").text, "the call to be cancelled", 10
+    )
+    assert "is-error" in browser.find_element(By.ID, "result").get_attribute("class")
+    assert not browser.find_element(By.ID, "stop").is_displayed()
+    assert browser.find_element(By.ID, "run").is_enabled()
+    screenshot(browser, "tool-runner-stopped")
+
+    browser.get(extension_page("panel/panel.html"))
+    wait_until(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
+    browser.find_element(By.ID, "text").send_keys('/tool toy.sleep {"seconds": 60}')
+    browser.find_element(By.ID, "send").click()
+    wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "the panel's Stop")
+    assert "running" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text
+    browser.find_element(By.ID, "stop").click()
+    wait_until(
+        lambda: "cancelled" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text,
+        "the card to say so",
+        10,
+    )
+    assert not browser.find_element(By.ID, "stop").is_displayed()
+    screenshot(browser, "panel-tool-stopped")
+
+
+def test_the_chat_draws_a_tool_result_as_the_tool_runner_does(browser):
+    browser.get(extension_page("popups/popup.html"))
+    wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "SQLite to connect")
+    browser.get(extension_page("panel/panel.html"))
+    wait_until(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
+    browser.find_element(By.ID, "text").send_keys("/sql SELECT id, name FROM teams ORDER BY id")
+    browser.find_element(By.ID, "send").click()
+    wait_until(lambda: "done" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text, "the query")
+    browser.find_element(By.CSS_SELECTOR, ".toolcard details summary").click()
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, ".toolcard .result table.rows td")]
+    assert cells[:4] == ["1", "Platform", "2", "Growth"]
+    assert browser.find_elements(By.CSS_SELECTOR, ".toolcard .result details.json"), "and the JSON tree"
+    screenshot(browser, "panel-tool-result")
+
+
+def test_a_stopped_background_fails_what_was_out_and_the_page_reconnects_by_itself(browser):
+    browser.get(extension_page("popups/tools.html?server=toy&tool=sleep"))
+    wait_until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="seconds"] input'), "the sleep form"
+    )
+    browser.find_element(By.CSS_SELECTOR, '[data-field="seconds"] input').send_keys("60")
+    browser.find_element(By.ID, "run").click()
+    wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "the call to be running")
+    # Chrome stops idle service workers, and restarts them on the next event; this does it now.
+    browser.execute_cdp_cmd("ServiceWorker.enable", {})
+    browser.execute_cdp_cmd("ServiceWorker.stopAllWorkers", {})
+    wait_until(
+        lambda: "outcome is unknown" in browser.find_element(By.ID, "result").text,
+        "the call to fail at once rather than hang",
+        10,
+    )
+    assert "background dropped" in browser.find_element(By.ID, "result").text
+
+    def ran_again() -> bool:
+        if "slept 0.1" in browser.find_element(By.ID, "result").text:
+            return True
+        if browser.find_element(By.ID, "run").is_enabled():
+            field = browser.find_element(By.CSS_SELECTOR, '[data-field="seconds"] input')
+            field.clear()
+            field.send_keys("0.1")
+            browser.find_element(By.ID, "run").click()
+        return False
+
+    # The same page, without a reload: its client found the restarted background, which started the host again.
+    wait_until(ran_again, "the page to run the tool again through the restarted background")

@@ -1,4 +1,10 @@
-// One request/reply correlator for every caller (popup, options, panel): ids, timeouts, late replies ignored.
+// One request/reply correlator for every request to the host (the pages' and the background's own): ids in
+// flight, timeouts, late replies ignored. Pages choose their ids; the correlator keeps them unique while in flight.
+
+/** An Error with a code the pages understand (the same words as the host's error codes where one fits). */
+export function codedError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
 
 export class Correlator {
   // Wrapped, not passed bare: calling a bare setTimeout as a method of this object is an "Illegal invocation".
@@ -10,13 +16,29 @@ export class Correlator {
     this.clearTimer = clearTimer;
   }
 
-  /** Register a request; returns [id, promise of the reply]. The promise rejects after timeoutMs. */
-  open(timeoutMs) {
-    const id = `${this.prefix}${++this.counter}`;
+  /** An id of this correlator's own that nothing in flight uses (a page may have picked "bg3" already). */
+  freshId() {
+    let id;
+    do id = `${this.prefix}${++this.counter}`;
+    while (this.waiting.has(id));
+    return id;
+  }
+
+  /** Whether a request with this id is waiting for its reply. */
+  has(id) {
+    return this.waiting.has(id);
+  }
+
+  /**
+   * Register a request; returns [id, promise of the reply]. The id is the caller's, or a fresh one. Throws (code
+   * duplicate_id) when that id is already in flight. The promise rejects (code timeout) after timeoutMs.
+   */
+  open(timeoutMs, id = this.freshId()) {
+    if (this.waiting.has(id)) throw codedError("duplicate_id", `a request with id ${JSON.stringify(id)} is still in flight`);
     const promise = new Promise((resolve, reject) => {
       const timer = this.setTimer(() => {
         this.waiting.delete(id);
-        reject(new Error(`no reply from the host within ${Math.round(timeoutMs / 1000)} s`));
+        reject(codedError("timeout", `no reply from the host within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
     });
@@ -34,10 +56,10 @@ export class Correlator {
   }
 
   /** Fail every request in flight, e.g. when the port to the host drops. */
-  failAll(message) {
+  failAll(message, code = "host_unavailable") {
     for (const [id, entry] of this.waiting) {
       this.clearTimer(entry.timer);
-      entry.reject(new Error(message));
+      entry.reject(codedError(code, message));
       this.waiting.delete(id);
     }
   }

@@ -3,14 +3,15 @@
 // badge.
 
 import { closeChat, openChat, unreadablePage } from "../shared/chat-panel.js";
+import * as requests from "../shared/host-requests.js";
 import { Backoff } from "./backoff.js";
 import { ChunkJoiner } from "./chunks.js";
 import { Correlator } from "./correlator.js";
+import { BY_SEND_MESSAGE, dispatch, hostForwarder, pageHandlers, servePort } from "./page-handlers.js";
 
 const HOST_NAME = "com.notion_mcp_bridge.host";
 // After this many failed starts without a hello, stop retrying on a timer: the host is not installed or broken.
 const GIVE_UP_AFTER = 5;
-const DEFAULT_TIMEOUT_MS = 30_000;
 
 const bridge = {
   host: "connecting", // connecting | connected | missing
@@ -86,7 +87,7 @@ async function onFrame(frame) {
       failuresWithoutHello = 0;
       backoff.reset();
       update({ host: "connected", hostError: null, hello: message, retryAt: null });
-      request("hello", { profile_id: await profileId() }).catch((error) => console.warn("hello:", error.message));
+      request(...requests.hello(await profileId())).then((reply) => reply.ok || console.warn("hello:", reply.error.message));
       break;
     case "status":
       update({ status: message });
@@ -113,15 +114,12 @@ async function onFrame(frame) {
   }
 }
 
-/** Send a request to the host and wait for its reply (the reply object, ok or not). */
-function request(verb, fields = {}, timeoutMs = DEFAULT_TIMEOUT_MS) {
-  const [id, reply] = correlator.open(timeoutMs);
-  try {
-    send({ ...fields, type: verb, id });
-  } catch (error) {
-    correlator.settle({ id, ok: false, error: { code: "host_unavailable", message: error.message } });
-  }
-  return reply;
+/** The one path to the host, for the pages' requests (with their ids) and the background's own. */
+const forward = hostForwarder({ correlator, send });
+
+/** A request of the background's own: resolves with the host's reply object, ok or not; never rejects. */
+function request(verb, fields = {}, timeoutMs) {
+  return forward({ id: correlator.freshId(), verb, fields, timeoutMs });
 }
 
 async function profileId() {
@@ -136,11 +134,11 @@ async function profileId() {
 
 async function signIn({ auth_id, url }) {
   try {
-    const redirect_url = await chrome.identity.launchWebAuthFlow({ url, interactive: true });
-    await request("auth.result", { auth_id, redirect_url });
+    const redirectUrl = await chrome.identity.launchWebAuthFlow({ url, interactive: true });
+    await request(...requests.authResult(auth_id, { redirectUrl }));
   } catch (error) {
     const words = chrome.runtime.lastError?.message ?? error?.message ?? "the sign-in window was closed";
-    await request("auth.result", { auth_id, error: words }).catch(() => {});
+    await request(...requests.authResult(auth_id, { error: words }));
   }
 }
 
@@ -193,34 +191,26 @@ function fromExtensionPage(sender) {
   return sender?.id === chrome.runtime.id && typeof sender.url === "string" && sender.url.startsWith(chrome.runtime.getURL(""));
 }
 
+// Everything a page may ask, in one table (page-handlers.js): host verbs go through `request` with the page's own
+// id; the rest is the background's own business.
+const handlers = pageHandlers({
+  forward,
+  readPage,
+  openChat: (tabId) => openChat(chrome.sidePanel, tabId),
+  closeChat: (tabId) => closeChat(chrome.sidePanel, tabId),
+  reconnect: () => {
+    failuresWithoutHello = 0;
+    backoff.reset();
+    connect();
+  },
+});
+
 chrome.runtime.onConnect.addListener((ui) => {
   if (ui.name !== "ui" || !fromExtensionPage(ui.sender)) return;
   uiPorts.add(ui);
   ui.postMessage(snapshot());
   ui.onDisconnect.addListener(() => uiPorts.delete(ui));
-  ui.onMessage.addListener(async (message) => {
-    if (message.type === "reconnect") {
-      failuresWithoutHello = 0;
-      backoff.reset();
-      connect();
-      return;
-    }
-    if (message.type === "panel.close") {
-      await closeChat(chrome.sidePanel, message.tabId);
-      return;
-    }
-    if (message.type !== "request") return;
-    if (message.verb === "page.context") {
-      ui.postMessage({ type: "reply", rid: message.rid, reply: await readPage(message.fields?.tab_id) });
-      return;
-    }
-    try {
-      const reply = await request(message.verb, message.fields ?? {}, message.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      ui.postMessage({ type: "reply", rid: message.rid, reply });
-    } catch (error) {
-      ui.postMessage({ type: "reply", rid: message.rid, reply: { ok: false, error: { code: "host_unavailable", message: error.message } } });
-    }
-  });
+  servePort(handlers, ui);
 });
 
 // --- the chat, in the side panel ------------------------------------------------------------------------
@@ -231,8 +221,9 @@ chrome.runtime.onConnect.addListener((ui) => {
 // grants activeTab for that tab, so the panel can read it for "Use this page".
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  if (message?.type !== "chat.open" || !fromExtensionPage(sender)) return false;
-  openChat(chrome.sidePanel, message.tabId).then(sendResponse);
+  // Only what must carry the person's gesture comes this way (chat.open); everything else comes on a port.
+  if (!BY_SEND_MESSAGE.has(message?.type) || !fromExtensionPage(sender)) return false;
+  dispatch(handlers, message, sender).then(sendResponse);
   return true; // answers asynchronously
 });
 
@@ -282,7 +273,7 @@ chrome.alarms.onAlarm.addListener((alarm) => {
     failuresWithoutHello = Math.min(failuresWithoutHello, GIVE_UP_AFTER - 1);
     connect();
   } else {
-    request("ping", {}, 10_000).catch(() => {});
+    request(...requests.ping(), 10_000);
   }
 });
 

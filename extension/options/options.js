@@ -2,7 +2,7 @@
 // Every change is a host request; the host stores it (secrets in the keychain) and the list refreshes.
 
 import { BridgeClient } from "../shared/bridge-client.js";
-import { splitCommand } from "../shared/command-line.js";
+import { configGet, llmConfigure, revokeAlwaysAllow, serverFromEditor, serverRemove, sqliteSettings } from "../shared/host-requests.js";
 
 const client = new BridgeClient();
 const editor = document.getElementById("editor");
@@ -15,7 +15,7 @@ function show(id, message) {
 }
 
 async function refresh() {
-  const reply = await client.request("config.get");
+  const reply = await client.request(...configGet());
   if (!reply.ok) return;
   config = reply.result;
   const body = document.querySelector("#servers tbody");
@@ -54,7 +54,7 @@ function row(server) {
   const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Remove", className: "remove" });
   remove.addEventListener("click", async () => {
     if (!confirm(`Remove ${server.name}?`)) return;
-    const reply = await client.request("server.remove", { server: server.id });
+    const reply = await client.request(...serverRemove(server.id));
     if (!reply.ok) show("editor-error", reply.error.message);
     refresh();
   });
@@ -72,8 +72,7 @@ function renderAlwaysAllowed(servers) {
       li.textContent = `${server.name}: ${tool} `;
       const revoke = Object.assign(document.createElement("button"), { type: "button", textContent: "Revoke" });
       revoke.addEventListener("click", async () => {
-        const remaining = server.always_allow.filter((t) => t !== tool);
-        await client.request("server.update", { server: server.id, changes: { always_allow: remaining } });
+        await client.request(...revokeAlwaysAllow(server, tool));
         refresh();
       });
       li.append(revoke);
@@ -114,21 +113,23 @@ editor.addEventListener("reset", () => {
 
 editor.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const kind = editor.kind.value;
-  const fields = { name: editor.name.value.trim(), trusted: editor.trusted.checked };
-  if (kind === "remote") {
-    Object.assign(fields, { url: editor.url.value.trim(), transport: editor.transport.value, client_id: editor.client_id.value.trim() || null });
-  } else {
-    try {
-      fields.command = splitCommand(editor.command.value);
-    } catch (error) {
-      show("editor-error", error.message);
-      return;
-    }
+  let change;
+  try {
+    change = serverFromEditor({
+      id: editor.id.value,
+      name: editor.name.value,
+      kind: editor.kind.value,
+      trusted: editor.trusted.checked,
+      url: editor.url.value,
+      transport: editor.transport.value,
+      clientId: editor.client_id.value,
+      command: editor.command.value,
+    });
+  } catch (error) {
+    show("editor-error", error.message);
+    return;
   }
-  const reply = editor.id.value
-    ? await client.request("server.update", { server: editor.id.value, changes: fields })
-    : await client.request("server.add", { server: { ...fields, kind } });
+  const reply = await client.request(...change);
   if (!reply.ok) {
     show("editor-error", reply.error.message);
     return;
@@ -143,10 +144,7 @@ document.getElementById("sqlite").addEventListener("submit", async (event) => {
   const form = event.target;
   const sqlite = config?.servers.find((s) => s.builtin === "sqlite");
   if (!sqlite) return;
-  const reply = await client.request("server.update", {
-    server: sqlite.id,
-    changes: { db_path: form.db_path.value.trim(), allow_writes: form.allow_writes.checked },
-  });
+  const reply = await client.request(...sqliteSettings(sqlite.id, { dbPath: form.db_path.value, allowWrites: form.allow_writes.checked }));
   show("sqlite-error", reply.ok ? null : reply.error.message);
   refresh();
 });
@@ -154,9 +152,7 @@ document.getElementById("sqlite").addEventListener("submit", async (event) => {
 document.getElementById("llm").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const fields = { base_url: form.base_url.value.trim(), model: form.model.value.trim() };
-  if (form.api_key.value) fields.api_key = form.api_key.value;
-  const reply = await client.request("llm.configure", fields);
+  const reply = await client.request(...llmConfigure({ baseUrl: form.base_url.value, model: form.model.value, apiKey: form.api_key.value }));
   form.api_key.value = "";
   document.getElementById("llm-status").textContent = reply.ok
     ? `Saved. ${reply.result.notice ?? (reply.result.has_api_key ? "An API key is stored." : "No API key stored.")}`

@@ -2,11 +2,26 @@
 // whose tool calls run on every connected server; write calls wait here for the person's approval.
 // The panel is bound to its tab (what "Use this page" reads) and to one conversation, which it starts with
 // chat.new before its first message or picks from the list; it shows that conversation's events and no others.
-// Without a model configured, slash commands call tools directly.
+// Without a model configured, slash commands call tools directly. Stop ends whatever this panel has running: its
+// chat turn (chat.cancel) and its own tool calls (tool.cancel, by the id each tool.call went with).
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
+import {
+  chatApprove,
+  chatCancel,
+  chatDelete,
+  chatHistory,
+  chatList,
+  chatNew,
+  chatSend,
+  configGet,
+  savePage,
+  slashCommand,
+  toolCall,
+} from "../shared/host-requests.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import { renderResult } from "../shared/render-result.js";
 
 const client = new BridgeClient();
 const log = document.getElementById("log");
@@ -19,6 +34,8 @@ let status = null;
 let llmReady = false;
 let current = null; // the assistant bubble being streamed: {node, text}
 const cards = new Map();
+let turn = false; // this panel's chat turn is running
+const calls = new Set(); // the ids of this panel's own tool.call requests in flight
 
 function el(tag, className, content) {
   const node = document.createElement(tag);
@@ -63,7 +80,7 @@ function toolCard(event) {
       button.type = "button";
       button.addEventListener("click", async () => {
         row.querySelectorAll("button").forEach((b) => (b.disabled = true));
-        const reply = await client.request("chat.approve", { conversation_id: event.conversation_id, call_id: event.call_id, approve, always });
+        const reply = await client.request(...chatApprove(event.conversation_id, event.call_id, approve, always));
         if (!reply.ok) {
           problem(reply.error.message);
           row.querySelectorAll("button").forEach((b) => (b.disabled = false));
@@ -76,16 +93,15 @@ function toolCard(event) {
   if (event.result) {
     const details = el("details");
     details.append(el("summary", "", event.result.isError ? "error result" : "result"));
-    const body = (event.result.content ?? []).map((b) => (b.type === "text" ? b.text : JSON.stringify(b))).join("\n");
-    details.append(el("pre", "", body));
+    const body = el("div", "result");
+    renderResult(body, event.result); // the tool runner's renderer: text, a table for rows, a JSON tree
+    details.append(body);
     card.append(details);
   }
   log.scrollTop = log.scrollHeight;
 }
 
 function onEvent(event) {
-  // Every panel hears every conversation's events; this one shows its own conversation's, and none before it has one.
-  if (!isOwnEvent(event, conversationId)) return;
   if (event.type === "chat.delta") {
     current ??= { node: say("assistant", ""), text: "" };
     current.text += event.text;
@@ -98,9 +114,8 @@ function onEvent(event) {
   }
 }
 
-client.port.onMessage.addListener((message) => {
-  if (message.type === "event") onEvent(message.event);
-});
+// Every panel hears every conversation's events; this one shows its own conversation's, and none before it has one.
+client.onEvent((event) => isOwnEvent(event, conversationId), onEvent);
 client.onState((state) => {
   status = state.status;
   const commands = [];
@@ -111,12 +126,12 @@ client.onState((state) => {
 });
 
 async function loadConfig() {
-  const reply = await client.request("config.get");
+  const reply = await client.request(...configGet());
   if (reply.ok) llmReady = reply.result.llm.has_api_key || !reply.result.llm.base_url.includes("openrouter.ai");
 }
 
 async function loadConversations() {
-  const reply = await client.request("chat.list");
+  const reply = await client.request(...chatList());
   if (!reply.ok) return;
   conversations.replaceChildren(el("option", "", "New conversation"), ...reply.result.conversations.map((c) => {
     const option = el("option", "", c.title);
@@ -142,7 +157,7 @@ async function openConversation(id) {
   cards.clear();
   current = null;
   if (!id) return;
-  const reply = await client.request("chat.history", { conversation_id: id });
+  const reply = await client.request(...chatHistory(id));
   if (!reply.ok) return problem(reply.error.message);
   for (const message of reply.result.messages) {
     if (message.role === "user") say("user", message.display ?? message.content);
@@ -152,36 +167,38 @@ async function openConversation(id) {
 
 /** The panel's tab as context ({url, title, selection, text}), or null after saying why it cannot be read. */
 async function pageContext() {
-  const reply = await client.request("page.context", { tab_id: tabId });
+  const reply = await client.call("page.context", { tabId });
   if (!reply.ok) problem(reply.error.message);
   return reply.ok ? reply.result : null;
 }
 
+/** Run a tool from the panel itself (a slash command, Save page), on a card of its own that Stop can cancel. */
+async function runTool({ server, tool, arguments: args }) {
+  const call = client.start(...toolCall(server, tool, args), 130_000);
+  const shown = { call_id: call.id, server, tool, arguments: args };
+  toolCard({ ...shown, status: "running" });
+  calls.add(call.id);
+  showRunning();
+  const started = performance.now();
+  const reply = await call.reply;
+  calls.delete(call.id);
+  showRunning();
+  const duration_ms = Math.round(performance.now() - started);
+  if (reply.ok) toolCard({ ...shown, status: "done", result: reply.result, duration_ms });
+  else toolCard({ ...shown, status: reply.error.code === "cancelled" ? "cancelled" : "error", error: reply.error.message, duration_ms });
+  return reply;
+}
+
 /** Slash commands: tools straight from the panel, for when no model is configured. */
 async function slash(command) {
-  const [, verb, rest = ""] = /^\/(\w+)\s*([\s\S]*)$/.exec(command) ?? [];
-  let server;
-  let tool;
-  let args;
-  if (verb === "search") [server, tool, args] = ["notion", "notion-search", { query: rest.trim() }];
-  else if (verb === "sql") [server, tool, args] = ["sqlite", "read_query", { query: rest.trim() }];
-  else if (verb === "tool") {
-    const match = /^([\w-]+)\.([\w.-]+)\s*([\s\S]*)$/.exec(rest.trim());
-    if (!match) return problem("use /tool server.tool {json arguments}");
-    try {
-      [server, tool, args] = [match[1], match[2], match[3] ? JSON.parse(match[3]) : {}];
-    } catch (error) {
-      return problem(`the arguments are not JSON: ${error.message}`);
-    }
-  } else return problem(`unknown command /${verb ?? ""}; try /search, /sql or /tool`);
+  let call;
+  try {
+    call = slashCommand(command);
+  } catch (error) {
+    return problem(error.message);
+  }
   say("user", command);
-  const callId = `slash-${Date.now()}`;
-  toolCard({ call_id: callId, server, tool, arguments: args, status: "running" });
-  const started = performance.now();
-  const reply = await client.request("tool.call", { server, tool, arguments: args }, 130_000);
-  const duration_ms = Math.round(performance.now() - started);
-  if (reply.ok) toolCard({ call_id: callId, server, tool, arguments: args, status: "done", result: reply.result, duration_ms });
-  else toolCard({ call_id: callId, server, tool, arguments: args, status: "error", error: reply.error.message, duration_ms });
+  await runTool(call);
 }
 
 document.getElementById("ask").addEventListener("submit", async (event) => {
@@ -202,18 +219,20 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   }
   if (!conversationId) {
     // Start the conversation first, so every event of its first turn already carries an id this panel knows.
-    const started = await client.request("chat.new", {});
+    const started = await client.request(...chatNew());
     if (!started.ok) return problem(started.error.message);
     bind(started.result.conversation_id);
   }
   say("user", question);
   current = null;
-  running(true);
+  turn = true;
+  showRunning();
   const asked = conversationId;
-  const sent = client.request("chat.send", { text: question, conversation_id: asked, ...(context ? { context } : {}) }, 10 * 60_000);
+  const sent = client.request(...chatSend(question, asked, context), 10 * 60_000);
   loadConversations(); // asked after the send, so the list already has this conversation under its first line
   const reply = await sent;
-  running(false);
+  turn = false;
+  showRunning();
   if (conversationId === asked) {
     // (The person may have switched to another conversation meanwhile: then this answer is not for this log.)
     if (reply.ok && !current && reply.result.text) say("assistant", reply.result.text);
@@ -222,10 +241,10 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   loadConversations();
 });
 
-/** While this panel's turn runs: Stop instead of Send (the host refuses a second turn in one conversation). */
-function running(yes) {
-  document.getElementById("stop").hidden = !yes;
-  document.getElementById("send").disabled = yes;
+/** Stop shows while this panel runs anything; Send waits for its turn to end (the host refuses a second one). */
+function showRunning() {
+  document.getElementById("stop").hidden = !turn && calls.size === 0;
+  document.getElementById("send").disabled = turn;
 }
 
 text.addEventListener("keydown", (event) => {
@@ -234,17 +253,20 @@ text.addEventListener("keydown", (event) => {
     document.getElementById("ask").requestSubmit();
   }
 });
-document.getElementById("stop").addEventListener("click", () => conversationId && client.request("chat.cancel", { conversation_id: conversationId }));
+document.getElementById("stop").addEventListener("click", () => {
+  for (const id of calls) client.cancelTool(id); // each call's card then says "cancelled"
+  if (turn && conversationId) client.request(...chatCancel(conversationId));
+});
 conversations.addEventListener("change", () => openConversation(conversations.value));
 document.getElementById("delete").addEventListener("click", async () => {
   if (!conversationId) return;
-  await client.request("chat.delete", { conversation_id: conversationId });
+  await client.request(...chatDelete(conversationId));
   openConversation(null);
   loadConversations();
 });
 document.getElementById("close").addEventListener("click", () => {
   // The background disables this tab's side panel, which closes it; window.close() covers a panel shown elsewhere.
-  client.port.postMessage({ type: "panel.close", tabId });
+  client.post("panel.close", { tabId });
   window.close();
 });
 document.getElementById("save-page").addEventListener("click", () => {
@@ -255,16 +277,8 @@ document.getElementById("save-form").addEventListener("submit", async (event) =>
   const form = event.target;
   const page = await pageContext();
   if (!page) return;
-  const content = `Source: ${page.url}\n\n${page.selection || page.text}`;
-  const args = {
-    parent: { database_id: form.database.value.trim() },
-    pages: [{ properties: { [form.title_property.value.trim() || "Name"]: page.title || page.url }, content }],
-  };
-  const callId = `save-${Date.now()}`;
-  toolCard({ call_id: callId, server: "notion", tool: "notion-create-pages", arguments: args, status: "running" });
-  const reply = await client.request("tool.call", { server: "notion", tool: "notion-create-pages", arguments: args }, 130_000);
-  toolCard({ call_id: callId, server: "notion", tool: "notion-create-pages", arguments: args, status: reply.ok ? "done" : "error", result: reply.ok ? reply.result : undefined, error: reply.ok ? undefined : reply.error.message });
   form.hidden = true;
+  await runTool(savePage(page, form.database.value, form.title_property.value));
 });
 
 /** Reopened on a tab whose chat had a conversation: show it again. */
@@ -272,7 +286,7 @@ async function restore() {
   if (tabId === null) return;
   const stored = (await chrome.storage.session.get(remembered).catch(() => ({})))[remembered];
   if (stored && !conversationId) {
-    const reply = await client.request("chat.history", { conversation_id: stored });
+    const reply = await client.request(...chatHistory(stored));
     if (reply.ok) await openConversation(stored);
     else bind(null);
   }

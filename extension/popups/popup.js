@@ -1,6 +1,7 @@
 // The toolbar popup: one card per server, live from the background's state, with Connect, Enable, Disconnect.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { elicitationRespond, serverConnect, serverDisconnect, serverEnable } from "../shared/host-requests.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
 import { renderForm } from "../shared/schema-form-dom.js";
 
@@ -95,7 +96,7 @@ function questionCard(question) {
         return;
       }
     }
-    const reply = await client.request("elicitation.respond", { elicitation_id: question.elicitation_id, action, ...(content ? { content } : {}) });
+    const reply = await client.request(...elicitationRespond(question.elicitation_id, action, content));
     if (!reply.ok) {
       problems.hidden = false;
       problems.textContent = reply.error.message;
@@ -153,10 +154,10 @@ function card(server) {
   // A remote server still connecting may be waiting for a sign-in only the person can give: Connect stays
   // available, and the host lets it join (or follow) the attempt under way.
   connectButton.hidden = ["connected", "offline"].includes(server.state) || (server.state === "connecting" && server.kind !== "remote");
-  connectButton.addEventListener("click", () => act(server, "server.connect", {}, 6 * 60_000));
+  connectButton.addEventListener("click", () => act(server, serverConnect(server.id), 6 * 60_000));
   const toggle = node.querySelector(".enable input");
   toggle.checked = server.enabled;
-  toggle.addEventListener("change", () => act(server, "server.enable", { enabled: toggle.checked }));
+  toggle.addEventListener("change", () => act(server, serverEnable(server.id, toggle.checked)));
   const toolsLink = node.querySelector(".tools-link");
   toolsLink.hidden = server.state !== "connected";
   toolsLink.href = `tools.html?server=${encodeURIComponent(server.id)}`;
@@ -164,14 +165,15 @@ function card(server) {
   disconnect.hidden = server.kind !== "remote" || !server.enabled;
   disconnect.addEventListener("click", () => {
     if (confirm(`Disconnect ${server.name}? Its sign-in is revoked and forgotten on this computer.`)) {
-      act(server, "server.disconnect");
+      act(server, serverDisconnect(server.id));
     }
   });
   return node;
 }
 
-async function act(server, verb, fields = {}, timeoutMs) {
-  const reply = await client.request(verb, { server: server.id, ...fields }, timeoutMs);
+/** Send a request about a server ([verb, fields] from host-requests.js); a refusal shows on its card. */
+async function act(server, [verb, fields], timeoutMs) {
+  const reply = await client.request(verb, fields, timeoutMs);
   if (!reply.ok) {
     const node = document.querySelector(`[data-server="${CSS.escape(server.id)}"] .error`);
     if (node) {

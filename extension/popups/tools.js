@@ -1,6 +1,7 @@
 // The tool runner: pick a server and a tool, fill the form generated from its inputSchema, see the result.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { toolCall, toolsList } from "../shared/host-requests.js";
 import { quickActionsFor } from "../shared/notion-quick.js";
 import { renderResult } from "../shared/render-result.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
@@ -15,6 +16,7 @@ let tools = [];
 let quick = [];
 let readForm = () => ({});
 let copyText = "";
+let running = null; // the id of the tool.call in flight, which Stop cancels
 
 function option(value, label) {
   const node = document.createElement("option");
@@ -32,20 +34,26 @@ function showProblems(lines) {
 let personChoseServer = false;
 
 client.onState((state) => {
-  const connected = (state.status?.servers ?? []).filter((s) => s.state === "connected");
+  // Without a host no server is connected, whatever the last status said.
+  const servers = state.host === "connected" ? (state.status?.servers ?? []) : [];
+  const connected = servers.filter((s) => s.state === "connected");
   const wanted = new URLSearchParams(location.search).get("server");
   const current = personChoseServer ? serverSelect.value : (wanted ?? serverSelect.value);
   const ids = connected.map((s) => s.id).join(",");
   if (serverSelect.dataset.ids === ids) return;
+  const shown = serverSelect.value;
   serverSelect.dataset.ids = ids;
   serverSelect.replaceChildren(...connected.map((s) => option(s.id, s.name)));
   if (connected.some((s) => s.id === current)) serverSelect.value = current;
+  // Another server connecting or going away changes nothing for the one shown: its form, and what the person has
+  // typed into it, stay as they are.
+  if (serverSelect.value && serverSelect.value === shown && tools.length) return;
   loadTools();
 });
 
 async function loadTools() {
   if (!serverSelect.value) return;
-  const reply = await client.request("tools.list", { server: serverSelect.value });
+  const reply = await client.request(...toolsList(serverSelect.value));
   tools = reply.ok ? reply.result.tools : [];
   toolSelect.replaceChildren(...tools.map((t) => option(t.name, t.title ?? t.name)));
   const wanted = new URLSearchParams(location.search).get("tool");
@@ -103,14 +111,29 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   if (action) args = action.build(args);
   showProblems([]);
   const run = document.getElementById("run");
+  const stop = document.getElementById("stop");
   run.disabled = true;
   run.textContent = "Running…";
-  const reply = await client.request("tool.call", { server: serverSelect.value, tool: tool.name, arguments: args }, 130_000);
+  const call = client.start(...toolCall(serverSelect.value, tool.name, args), 130_000);
+  running = call.id;
+  stop.hidden = false;
+  stop.disabled = false;
+  const reply = await call.reply;
+  running = null;
+  stop.hidden = true;
   run.disabled = false;
   run.textContent = "Run";
   document.getElementById("output").hidden = false;
   const result = reply.ok ? reply.result : { isError: true, content: [{ type: "text", text: reply.error.message }] };
   copyText = renderResult(document.getElementById("result"), result);
+});
+
+// Stop: the host cancels the call (the server is told too), and the call's own reply says "cancelled".
+document.getElementById("stop").addEventListener("click", async (event) => {
+  if (!running) return;
+  event.target.disabled = true;
+  const reply = await client.cancelTool(running);
+  if (!reply.ok && reply.error.code !== "unknown_call") showProblems([reply.error.message]);
 });
 
 document.getElementById("copy").addEventListener("click", () => navigator.clipboard.writeText(copyText));

@@ -60,3 +60,18 @@ test("failAll rejects every request in flight with the reason", async () => {
   correlator.failAll("the host stopped: Native host has exited.");
   await assert.rejects(reply, /Native host has exited/);
 });
+
+test("the correlator takes the caller's id, refuses one in flight, and codes its failures", async () => {
+  const timers = [];
+  const correlator = new Correlator({ prefix: "bg", setTimer: (fn) => timers.push(fn) && timers.length, clearTimer: () => {} });
+  const [id, reply] = correlator.open(1000, "pabc-1");
+  assert.equal(id, "pabc-1");
+  assert.equal(correlator.has("pabc-1"), true);
+  assert.throws(() => correlator.open(1000, "pabc-1"), (error) => error.code === "duplicate_id" && /still in flight/.test(error.message));
+  timers[0]();
+  await assert.rejects(reply, (error) => error.code === "timeout");
+  assert.equal(correlator.has("pabc-1"), false, "a timed-out id is free again");
+  const [, lost] = correlator.open(1000, "pabc-2");
+  correlator.failAll("the host stopped");
+  await assert.rejects(lost, (error) => error.code === "host_unavailable");
+});

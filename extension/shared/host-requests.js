@@ -1,0 +1,107 @@
+// Every request the extension sends the host, built in one place. Each builder returns [verb, fields], ready for
+// `client.request(...builder(args), options)` in a page or the background's own `request(...builder(args))`.
+// Pure: node tests run every builder and check what it builds against docs/protocol.schema.json, so a change on
+// either side of the protocol fails a test. Pages send no verb that is not built here.
+
+import { splitCommand } from "./command-line.js";
+
+// --- the background's own ---------------------------------------------------------------------------------
+
+/** The first request on a new host: which browser profile this is. */
+export const hello = (profileId) => ["hello", { profile_id: profileId }];
+/** The watchdog's question. */
+export const ping = () => ["ping", {}];
+/** The sign-in window's outcome: the address it ended on, or Chrome's words for why it did not. */
+export const authResult = (authId, { redirectUrl, error }) =>
+  ["auth.result", redirectUrl ? { auth_id: authId, redirect_url: redirectUrl } : { auth_id: authId, error: String(error) }];
+
+// --- status and configuration -----------------------------------------------------------------------------
+
+export const statusGet = () => ["status.get", {}];
+export const configGet = () => ["config.get", {}];
+export const serverConnect = (server) => ["server.connect", { server }];
+export const serverDisconnect = (server) => ["server.disconnect", { server }];
+export const serverEnable = (server, enabled) => ["server.enable", { server, enabled: Boolean(enabled) }];
+export const serverRemove = (server) => ["server.remove", { server }];
+const serverAdd = (server) => ["server.add", { server }];
+const serverUpdate = (server, changes) => ["server.update", { server, changes }];
+
+/**
+ * The options page's server editor: server.update when it edits a server (`id`), server.add otherwise. The
+ * values are the form's, as typed. Throws, in words, when the command line does not split.
+ */
+export function serverFromEditor({ id, name, kind, trusted, url = "", transport = "auto", clientId = "", command = "" }) {
+  const fields = { name: name.trim(), trusted: Boolean(trusted) };
+  if (kind === "remote") Object.assign(fields, { url: url.trim(), transport, client_id: clientId.trim() || null });
+  else fields.command = splitCommand(command);
+  return id ? serverUpdate(id, fields) : serverAdd({ ...fields, kind });
+}
+
+/** The built-in SQLite server's database file and write switch. */
+export const sqliteSettings = (server, { dbPath, allowWrites }) =>
+  serverUpdate(server, { db_path: dbPath.trim(), allow_writes: Boolean(allowWrites) });
+
+/** Take one tool off a server's "always allow" list, by sending the list without it. */
+export const revokeAlwaysAllow = (server, tool) =>
+  serverUpdate(server.id, { always_allow: (server.always_allow ?? []).filter((t) => t !== tool) });
+
+/** The chat model: endpoint and model; the key only when one was typed (absent keeps the stored one). */
+export const llmConfigure = ({ baseUrl, model, apiKey }) =>
+  ["llm.configure", { base_url: baseUrl.trim(), model: model.trim(), ...(apiKey ? { api_key: apiKey } : {}) }];
+
+// --- tools and servers' questions -----------------------------------------------------------------------------
+
+export const toolsList = (server) => ["tools.list", { server }];
+export const toolCall = (server, tool, args = {}) => ["tool.call", { server, tool, arguments: args }];
+/** Cancel a tool.call in flight: `callId` is that request's id, the one the page chose for it. */
+export const toolCancel = (callId) => ["tool.cancel", { call_id: callId }];
+export const elicitationRespond = (elicitationId, action, content) =>
+  ["elicitation.respond", { elicitation_id: elicitationId, action, ...(content ? { content } : {}) }];
+
+// --- the chat -------------------------------------------------------------------------------------------------
+
+export const chatNew = () => ["chat.new", {}];
+export const chatSend = (text, conversationId, context) =>
+  ["chat.send", { text, ...(conversationId ? { conversation_id: conversationId } : {}), ...(context ? { context } : {}) }];
+export const chatCancel = (conversationId) => ["chat.cancel", { conversation_id: conversationId }];
+export const chatApprove = (conversationId, callId, approve, always = false) =>
+  ["chat.approve", { conversation_id: conversationId, call_id: callId, approve: Boolean(approve), always: Boolean(always) }];
+export const chatList = () => ["chat.list", {}];
+export const chatHistory = (conversationId) => ["chat.history", { conversation_id: conversationId }];
+export const chatDelete = (conversationId) => ["chat.delete", { conversation_id: conversationId }];
+
+/**
+ * A slash command typed in the chat, for when no model is set up: `/search words`, `/sql SELECT …`,
+ * `/tool server.tool {json arguments}`. Returns {server, tool, arguments}; throws, in words, what is wrong.
+ */
+export function slashCommand(command) {
+  const [, verb, rest = ""] = /^\/(\w+)\s*([\s\S]*)$/.exec(command) ?? [];
+  if (verb === "search") return { server: "notion", tool: "notion-search", arguments: { query: rest.trim() } };
+  if (verb === "sql") return { server: "sqlite", tool: "read_query", arguments: { query: rest.trim() } };
+  if (verb === "tool") {
+    const match = /^([\w-]+)\.([\w.-]+)\s*([\s\S]*)$/.exec(rest.trim());
+    if (!match) throw new Error("use /tool server.tool {json arguments}");
+    let args;
+    try {
+      args = match[3] ? JSON.parse(match[3]) : {};
+    } catch (error) {
+      throw new Error(`the arguments are not JSON: ${error.message}`);
+    }
+    if (args === null || typeof args !== "object" || Array.isArray(args)) throw new Error("the arguments must be a JSON object");
+    return { server: match[1], tool: match[2], arguments: args };
+  }
+  throw new Error(`unknown command /${verb ?? ""}; try /search, /sql or /tool`);
+}
+
+/** "Save page to Notion": the page ({url, title, selection, text}) as a new row of a database, its source first. */
+export function savePage(page, databaseId, titleProperty) {
+  const content = `Source: ${page.url}\n\n${page.selection || page.text}`;
+  return {
+    server: "notion",
+    tool: "notion-create-pages",
+    arguments: {
+      parent: { database_id: databaseId.trim() },
+      pages: [{ properties: { [titleProperty.trim() || "Name"]: page.title || page.url }, content }],
+    },
+  };
+}
