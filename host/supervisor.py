@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,13 @@ from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDefe
 from host.protocol.events import ActiveTransport, ServerInfo, ServerState, ServerStatus
 from host.transports import (
     DEFAULT_MAX_EVENT_BYTES,
+    REMOTE,
     Connection,
     HttpObservations,
-    TransportUnsupported,
+    StdioTransport,
+    Transport,
     describe_error,
+    first_that_works,
     is_connection_loss,
     open_connection,
 )
@@ -411,50 +414,34 @@ class Supervisor:
     ) -> AsyncIterator[Connection]:
         if self.config.kind == "stdio":
             await self._prepare_stdio()
-            async with open_connection(
-                self.config,
-                transport="stdio",
-                on_tools_changed=self._mark_tools_stale,
-                elicitation=self._elicitation,
-            ) as connection:
+            async with self._open(StdioTransport.of(self.config)) as connection:
                 yield connection
             return
         auth = None
         if self._auth is not None:
             auth = self._auth.auth_for(self.config, interactive=interactive)
             await auth.prepare()
-        for transport in self._transport_order():
-            self.transport = transport
-            try:
-                async with open_connection(
-                    self.config,
-                    transport=transport,
-                    on_tools_changed=self._mark_tools_stale,
-                    observations=observations,
-                    auth=auth,
-                    elicitation=self._elicitation,
-                    max_event_bytes=self._max_event_bytes,
-                ) as connection:
-                    self._remember_transport(transport)
-                    yield connection
-                return
-            except TransportUnsupported as exc:
-                log.info("%s: %s; trying the next transport", self.config.id, exc)
-                observations.first_status = None
-                last_unsupported = exc
-        raise last_unsupported
+        url = self.config.url
+        assert url
 
-    def _transport_order(self) -> list[ActiveTransport]:
-        choice = self.config.transport
-        if choice == "http":
-            return ["http"]
-        if choice == "sse":
-            return ["sse"]
-        return ["sse", "http"] if self.config.detected_transport == "sse" else ["http", "sse"]
+        def connect(kind: ActiveTransport) -> AbstractAsyncContextManager[Connection]:
+            self.transport = kind
+            transport = REMOTE[kind](
+                url, auth=auth, observations=observations, max_event_bytes=self._max_event_bytes
+            )
+            return self._open(transport)
+
+        async with first_that_works(
+            self.config.transport, self.config.detected_transport, connect, self._remember_transport
+        ) as connection:
+            yield connection
+
+    def _open(self, transport: Transport) -> AbstractAsyncContextManager[Connection]:
+        return open_connection(
+            self.config.id, transport, on_tools_changed=self._mark_tools_stale, elicitation=self._elicitation
+        )
 
     def _remember_transport(self, transport: ActiveTransport) -> None:
-        if self.config.transport != "auto" or self.config.detected_transport == transport:
-            return
         self.config = self.config.model_copy(update={"detected_transport": transport})
         server_id = self.config.id
 
