@@ -27,10 +27,9 @@ import anyio
 import anyio.abc
 import mcp_types as types
 
-from host import config as config_store
 from host import paths
 from host.backoff import Backoff
-from host.config import ServerConfig
+from host.config import RemoteTransport, ServerConfig
 from host.elicitation import ElicitationBroker
 from host.errors import BridgeError, ErrorCode
 from host.oauth.manager import AuthManager
@@ -114,8 +113,10 @@ class Supervisor:
         elicitations: ElicitationBroker | None = None,
         *,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        on_transport_found: Callable[[str, RemoteTransport], None] | None = None,
     ) -> None:
         self.config = server
+        self._on_transport_found = on_transport_found
         self._max_event_bytes = max_event_bytes
         self._on_change = on_change
         self._auth = auth
@@ -424,7 +425,7 @@ class Supervisor:
         url = self.config.url
         assert url
 
-        def connect(kind: ActiveTransport) -> AbstractAsyncContextManager[Connection]:
+        def connect(kind: RemoteTransport) -> AbstractAsyncContextManager[Connection]:
             self.transport = kind
             transport = REMOTE[kind](
                 url, auth=auth, observations=observations, max_event_bytes=self._max_event_bytes
@@ -441,19 +442,10 @@ class Supervisor:
             self.config.id, transport, on_tools_changed=self._mark_tools_stale, elicitation=self._elicitation
         )
 
-    def _remember_transport(self, transport: ActiveTransport) -> None:
+    def _remember_transport(self, transport: RemoteTransport) -> None:
         self.config = self.config.model_copy(update={"detected_transport": transport})
-        server_id = self.config.id
-
-        def remember(cfg: config_store.Config) -> None:
-            stored = cfg.server(server_id)
-            if stored is not None:
-                stored.detected_transport = transport  # type: ignore[assignment]
-
-        try:
-            config_store.update(remember)
-        except Exception as exc:  # remembering is an optimisation; never fail a connection over it
-            log.warning("%s: could not remember the transport: %s", server_id, exc)
+        if self._on_transport_found is not None:
+            self._on_transport_found(self.config.id, transport)
 
     async def _prepare_stdio(self) -> None:
         if self.config.builtin == "sqlite" and self.config.db_path:

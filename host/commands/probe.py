@@ -68,8 +68,7 @@ class ProbeFailed(Exception):
 async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
     from contextlib import asynccontextmanager
 
-    from host.config import ServerConfig
-    from host.protocol.events import ActiveTransport
+    from host.config import RemoteTransport, ServerConfig
     from host.supervisor import find_cause
     from host.transports import (
         REMOTE,
@@ -94,7 +93,7 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
         server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=args.client_id)
 
         @asynccontextmanager
-        async def connect(kind: ActiveTransport) -> AsyncIterator[Any]:
+        async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
             transport = REMOTE[kind](url, auth=await _auth_for(args, server))
             async with open_connection(server.id, transport, on_tools_changed=tools_changed) as connection:
                 yield connection

@@ -11,8 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from host.config import TransportChoice
-from host.protocol.events import ActiveTransport
+from host.config import RemoteTransport, TransportChoice
 from host.transports.base import TransportUnsupported
 from host.transports.connection import Connection
 from host.transports.http import HttpTransport
@@ -21,10 +20,10 @@ from host.transports.sse import SseTransport
 log = logging.getLogger(__name__)
 
 #: The remote transports by the name the configuration and the status use.
-REMOTE: dict[ActiveTransport, type[HttpTransport]] = {"http": HttpTransport, "sse": SseTransport}
+REMOTE: dict[RemoteTransport, type[HttpTransport]] = {"http": HttpTransport, "sse": SseTransport}
 
 
-def order(choice: TransportChoice, remembered: ActiveTransport | None) -> list[ActiveTransport]:
+def order(choice: TransportChoice, remembered: RemoteTransport | None) -> list[RemoteTransport]:
     """The transports to try: the one chosen, or with ``auto`` both, the one that worked last time first."""
     if choice != "auto":
         return [choice]
@@ -34,9 +33,9 @@ def order(choice: TransportChoice, remembered: ActiveTransport | None) -> list[A
 @asynccontextmanager
 async def first_that_works(
     choice: TransportChoice,
-    remembered: ActiveTransport | None,
-    connect: Callable[[ActiveTransport], AbstractAsyncContextManager[Connection]],
-    on_found: Callable[[ActiveTransport], None] | None = None,
+    remembered: RemoteTransport | None,
+    connect: Callable[[RemoteTransport], AbstractAsyncContextManager[Connection]],
+    on_found: Callable[[RemoteTransport], None] | None = None,
 ) -> AsyncIterator[Connection]:
     """The connection ``connect`` opens over the first transport in ``order`` the endpoint speaks.
 
