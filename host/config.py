@@ -123,6 +123,8 @@ class ServerConfig(BaseModel):
         """The argv that starts this stdio server."""
         if self.builtin == "sqlite":
             argv = [sys.executable, "-m", "host.sqlite_server", "--db", str(self.db_path)]
+            if self._is_the_sample():
+                argv.append("--create-sample")
             if self.allow_writes:
                 argv.append("--allow-writes")
             if self.max_result_bytes is not None:
@@ -132,6 +134,12 @@ class ServerConfig(BaseModel):
             return argv
         assert self.command, "validated above"
         return list(self.command)
+
+    def _is_the_sample(self) -> bool:
+        """Whether this is the default sample database, which the server makes when it is missing (a new
+        user's defaults must work with no set-up); any other missing database is an error."""
+        assert self.db_path
+        return Path(self.db_path).expanduser().resolve() == paths.sample_database().resolve()
 
 
 def new_uid() -> str:

@@ -20,14 +20,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.abc
 import mcp_types as types
 
-from host import paths
 from host.backoff import Backoff
 from host.config import RemoteTransport, ServerConfig
 from host.elicitation import ElicitationBroker
@@ -414,7 +412,6 @@ class Supervisor:
         self, observations: HttpObservations, *, interactive: bool
     ) -> AsyncIterator[Connection]:
         if self.config.kind == "stdio":
-            await self._prepare_stdio()
             async with self._open(StdioTransport.of(self.config)) as connection:
                 yield connection
             return
@@ -446,14 +443,6 @@ class Supervisor:
         self.config = self.config.model_copy(update={"detected_transport": transport})
         if self._on_transport_found is not None:
             self._on_transport_found(self.config.id, transport)
-
-    async def _prepare_stdio(self) -> None:
-        if self.config.builtin == "sqlite" and self.config.db_path:
-            db = Path(self.config.db_path)
-            if not db.exists() and db == paths.sample_database():
-                from host.sqlite_server.sample import create_sample_database
-
-                await asyncio.to_thread(create_sample_database, db)
 
     async def _refresh_if_due(self, connection: Connection) -> None:
         """Refresh an idle session's token ahead of expiry, so the next call never waits on it."""
