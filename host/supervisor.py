@@ -30,6 +30,7 @@ from host.backoff import Backoff
 from host.config import RemoteTransport, ServerConfig
 from host.elicitation import ElicitationBroker
 from host.errors import BridgeError, ErrorCode
+from host.oauth.errors import sign_in_needed
 from host.oauth.manager import AuthManager
 from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
 from host.protocol.events import ActiveTransport, ServerInfo, ServerState, ServerStatus
@@ -65,41 +66,6 @@ def _heartbeat_interval() -> float:
 class _InFlight:
     scope: anyio.CancelScope
     failure: BridgeError | None = None
-
-
-def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """The first ``kind`` among an exception's group members and causes: how an error raised inside the
-    HTTP auth flow reaches us, wrapped by anyio task groups and the transport."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                stack.append(linked)
-    return None
-
-
-def _sign_in_failure(exc: BaseException) -> NeedsAuthorization | None:
-    """A sign-in the SDK's flow rejected (wrong state, wrong issuer, failed exchange), in words for a person."""
-    from mcp.client.auth.exceptions import OAuthFlowError, OAuthTokenError
-
-    failure = find_cause(exc, OAuthFlowError)
-    if failure is None:
-        return None
-    text = str(failure)
-    if "State parameter mismatch" in text:
-        return NeedsAuthorization("the sign-in answer did not match the request (wrong state); connect again")
-    if isinstance(failure, OAuthTokenError):
-        return NeedsAuthorization("the sign-in server refused to issue tokens; connect again")
-    return NeedsAuthorization(f"sign-in failed: {text.split(':')[0]}; connect again")
 
 
 class Supervisor:
@@ -334,7 +300,7 @@ class Supervisor:
                 reason = connection.lost_reason or "the session ended"
                 needs_auth = self._lost_to_auth
             except Exception as exc:
-                needs_auth = find_cause(exc, NeedsAuthorization) or _sign_in_failure(exc)
+                needs_auth = sign_in_needed(exc)
                 reason = str(needs_auth) if needs_auth else describe_error(exc)
                 log.info("%s: connection failed: %s", self.config.id, reason)
             finally:

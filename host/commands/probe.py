@@ -69,7 +69,7 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
     from contextlib import asynccontextmanager
 
     from host.config import RemoteTransport, ServerConfig
-    from host.supervisor import find_cause
+    from host.oauth.errors import find_cause
     from host.transports import (
         REMOTE,
         StdioTransport,
