@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.sqlite_server.sample import piece_of_work
+
 PROPERTY_TYPES = {
     "title",
     "rich_text",
@@ -346,7 +348,7 @@ class Workspace:
             self._row(
                 projects,
                 {
-                    "Name": f"{rng.choice(VERBS)} {rng.choice(THINGS)} #{i + 1}",
+                    "Name": f"{piece_of_work(rng)} #{i + 1}",
                     "Status": status,
                     "Owner": [rng.choice(people)],
                     "Budget": rng.randint(5, 250) * 1000,
@@ -494,18 +496,6 @@ def _matches(database: Database, row: Page, flt: dict[str, Any]) -> bool:
         raise WorkspaceError(f"condition {condition} cannot compare {prop} with {operand!r}") from None
 
 
-VERBS = ["Migrate", "Document", "Refactor", "Ship", "Review", "Measure", "Fix", "Design", "Automate", "Test"]
-THINGS = [
-    "billing",
-    "search",
-    "onboarding",
-    "the API",
-    "exports",
-    "sign-in",
-    "the dashboard",
-    "alerts",
-    "sync",
-]
 COMPANIES = [
     "Globex", "Initech", "Umbrella", "Hooli", "Vandelay Industries", "Stark Industries", "Wayne Enterprises",
     "Wonka", "Tyrell", "Cyberdyne", "Soylent", "Aperture", "Black Mesa", "Oscorp", "Gringotts", "Monarch",

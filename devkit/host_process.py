@@ -84,7 +84,9 @@ class HostProcess:
         try:
             while True:
                 # Chrome drops the port for a frame over 1 MiB; so does this stand-in, loudly.
-                message = framing.read_frame(self.proc.stdout, limit=framing.MAX_OUTGOING)
+                message = framing.read_frame(
+                    self.proc.stdout, limit=framing.MAX_OUTGOING, skip_too_large=False
+                )
                 if self.first_frame_at is None:
                     self.first_frame_at = time.perf_counter()
                 self.frames.append(message)

@@ -75,6 +75,7 @@ class Host:
             services.auth,
             services.elicitations,
             max_event_bytes=services.config.current.limits.max_event_mib * 1024 * 1024,
+            on_transport_found=services.config.remember_transport,
         )
 
     def send(self, message: Outgoing) -> None:

@@ -33,6 +33,7 @@ NOTION_MCP_URL = "https://mcp.notion.com/mcp"
 
 ServerKind = Literal["remote", "stdio"]
 TransportChoice = Literal["auto", "http", "sse"]
+RemoteTransport = Literal["http", "sse"]
 
 _SERVER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _EXTENSION_ID = re.compile(r"^[a-p]{32}$")
@@ -59,7 +60,7 @@ class ServerConfig(BaseModel):
     transport: TransportChoice = "auto"
     client_id: str | None = None
     """A pre-registered OAuth client id; without one the host registers dynamically."""
-    detected_transport: Literal["http", "sse"] | None = None
+    detected_transport: RemoteTransport | None = None
     """Learned, not chosen: the transport that worked last time with ``transport: auto``, tried first next time."""
     # stdio
     command: list[str] | None = None
@@ -122,6 +123,8 @@ class ServerConfig(BaseModel):
         """The argv that starts this stdio server."""
         if self.builtin == "sqlite":
             argv = [sys.executable, "-m", "host.sqlite_server", "--db", str(self.db_path)]
+            if self._is_the_sample():
+                argv.append("--create-sample")
             if self.allow_writes:
                 argv.append("--allow-writes")
             if self.max_result_bytes is not None:
@@ -131,6 +134,12 @@ class ServerConfig(BaseModel):
             return argv
         assert self.command, "validated above"
         return list(self.command)
+
+    def _is_the_sample(self) -> bool:
+        """Whether this is the default sample database, which the server makes when it is missing (a new
+        user's defaults must work with no set-up); any other missing database is an error."""
+        assert self.db_path
+        return Path(self.db_path).expanduser().resolve() == paths.sample_database().resolve()
 
 
 def new_uid() -> str:
@@ -333,3 +342,16 @@ class ConfigStore:
 
     def server(self, server_id: str) -> ServerConfig | None:
         return self.current.server(server_id)
+
+    def remember_transport(self, server_id: str, transport: RemoteTransport) -> None:
+        """Store the transport that worked for a server set to ``auto``, so it is tried first next time."""
+
+        def remember(config: Config) -> None:
+            stored = config.server(server_id)
+            if stored is not None:
+                stored.detected_transport = transport
+
+        try:
+            self.update(remember)
+        except Exception as exc:  # remembering is an optimisation; never fail a connection over it
+            log.warning("%s: could not remember the transport: %s", server_id, exc)

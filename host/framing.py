@@ -74,16 +74,27 @@ def _too_large(length: int, limit: int = MAX_INCOMING) -> BridgeError:
     return BridgeError(ErrorCode.FRAME_TOO_LARGE, f"frame of {length} bytes exceeds the {limit}-byte limit")
 
 
-def read_frame(stream: IO[bytes], limit: int = MAX_INCOMING) -> dict[str, Any]:
+def read_frame(
+    stream: IO[bytes], *, limit: int = MAX_INCOMING, skip_too_large: bool = True
+) -> dict[str, Any]:
     """Read one frame from a blocking stream and decode it to a JSON object.
 
-    Raises EndOfStream at a clean or mid-frame EOF, and BridgeError for a frame over ``limit`` bytes, not JSON,
-    or not an object; after a BridgeError the stream is positioned at the next frame. The host reads the
-    browser's frames with the default limit; the doctor and the test kit read the host's with ``MAX_OUTGOING``.
+    Raises EndOfStream at a clean or mid-frame EOF, and BridgeError for a frame over ``limit`` bytes, not
+    JSON, or not an object; after a BridgeError the stream is positioned at the next frame.
+
+    Reading what the host sends (``limit=MAX_OUTGOING``), pass ``skip_too_large=False``: the host never
+    sends a frame that large, so such a header is most likely text printed to stdout ahead of the frames,
+    and skipping its "body" would wait for bytes that never come. The BridgeError then shows the header.
     """
     header = _read_exactly(stream, _LENGTH.size)
     (length,) = _LENGTH.unpack(header)
     if length > limit:
+        if not skip_too_large:
+            raise BridgeError(
+                ErrorCode.FRAME_TOO_LARGE,
+                f"{header!r} is not a frame header (it would announce {length} bytes, over the "
+                f"{limit}-byte limit)",
+            )
         # Skip the body so the next frame is read from the right place.
         _discard(stream, length)
         raise _too_large(length, limit)

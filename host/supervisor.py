@@ -18,30 +18,31 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.abc
 import mcp_types as types
 
-from host import config as config_store
-from host import paths
 from host.backoff import Backoff
-from host.config import ServerConfig
+from host.config import RemoteTransport, ServerConfig
 from host.elicitation import ElicitationBroker
 from host.errors import BridgeError, ErrorCode
+from host.oauth.errors import sign_in_needed
 from host.oauth.manager import AuthManager
 from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
 from host.protocol.events import ActiveTransport, ServerInfo, ServerState, ServerStatus
 from host.transports import (
     DEFAULT_MAX_EVENT_BYTES,
+    REMOTE,
     Connection,
     HttpObservations,
-    TransportUnsupported,
+    StdioTransport,
+    Transport,
     describe_error,
+    first_that_works,
     is_connection_loss,
     open_connection,
 )
@@ -67,41 +68,6 @@ class _InFlight:
     failure: BridgeError | None = None
 
 
-def find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """The first ``kind`` among an exception's group members and causes: how an error raised inside the
-    HTTP auth flow reaches us, wrapped by anyio task groups and the transport."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                stack.append(linked)
-    return None
-
-
-def _sign_in_failure(exc: BaseException) -> NeedsAuthorization | None:
-    """A sign-in the SDK's flow rejected (wrong state, wrong issuer, failed exchange), in words for a person."""
-    from mcp.client.auth.exceptions import OAuthFlowError, OAuthTokenError
-
-    failure = find_cause(exc, OAuthFlowError)
-    if failure is None:
-        return None
-    text = str(failure)
-    if "State parameter mismatch" in text:
-        return NeedsAuthorization("the sign-in answer did not match the request (wrong state); connect again")
-    if isinstance(failure, OAuthTokenError):
-        return NeedsAuthorization("the sign-in server refused to issue tokens; connect again")
-    return NeedsAuthorization(f"sign-in failed: {text.split(':')[0]}; connect again")
-
-
 class Supervisor:
     def __init__(
         self,
@@ -111,8 +77,10 @@ class Supervisor:
         elicitations: ElicitationBroker | None = None,
         *,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        on_transport_found: Callable[[str, RemoteTransport], None] | None = None,
     ) -> None:
         self.config = server
+        self._on_transport_found = on_transport_found
         self._max_event_bytes = max_event_bytes
         self._on_change = on_change
         self._auth = auth
@@ -332,7 +300,7 @@ class Supervisor:
                 reason = connection.lost_reason or "the session ended"
                 needs_auth = self._lost_to_auth
             except Exception as exc:
-                needs_auth = find_cause(exc, NeedsAuthorization) or _sign_in_failure(exc)
+                needs_auth = sign_in_needed(exc)
                 reason = str(needs_auth) if needs_auth else describe_error(exc)
                 log.info("%s: connection failed: %s", self.config.id, reason)
             finally:
@@ -410,71 +378,37 @@ class Supervisor:
         self, observations: HttpObservations, *, interactive: bool
     ) -> AsyncIterator[Connection]:
         if self.config.kind == "stdio":
-            await self._prepare_stdio()
-            async with open_connection(
-                self.config,
-                transport="stdio",
-                on_tools_changed=self._mark_tools_stale,
-                elicitation=self._elicitation,
-            ) as connection:
+            async with self._open(StdioTransport.of(self.config)) as connection:
                 yield connection
             return
         auth = None
         if self._auth is not None:
             auth = self._auth.auth_for(self.config, interactive=interactive)
             await auth.prepare()
-        for transport in self._transport_order():
-            self.transport = transport
-            try:
-                async with open_connection(
-                    self.config,
-                    transport=transport,
-                    on_tools_changed=self._mark_tools_stale,
-                    observations=observations,
-                    auth=auth,
-                    elicitation=self._elicitation,
-                    max_event_bytes=self._max_event_bytes,
-                ) as connection:
-                    self._remember_transport(transport)
-                    yield connection
-                return
-            except TransportUnsupported as exc:
-                log.info("%s: %s; trying the next transport", self.config.id, exc)
-                observations.first_status = None
-                last_unsupported = exc
-        raise last_unsupported
+        url = self.config.url
+        assert url
 
-    def _transport_order(self) -> list[ActiveTransport]:
-        choice = self.config.transport
-        if choice == "http":
-            return ["http"]
-        if choice == "sse":
-            return ["sse"]
-        return ["sse", "http"] if self.config.detected_transport == "sse" else ["http", "sse"]
+        def connect(kind: RemoteTransport) -> AbstractAsyncContextManager[Connection]:
+            self.transport = kind
+            transport = REMOTE[kind](
+                url, auth=auth, observations=observations, max_event_bytes=self._max_event_bytes
+            )
+            return self._open(transport)
 
-    def _remember_transport(self, transport: ActiveTransport) -> None:
-        if self.config.transport != "auto" or self.config.detected_transport == transport:
-            return
+        async with first_that_works(
+            self.config.transport, self.config.detected_transport, connect, self._remember_transport
+        ) as connection:
+            yield connection
+
+    def _open(self, transport: Transport) -> AbstractAsyncContextManager[Connection]:
+        return open_connection(
+            self.config.id, transport, on_tools_changed=self._mark_tools_stale, elicitation=self._elicitation
+        )
+
+    def _remember_transport(self, transport: RemoteTransport) -> None:
         self.config = self.config.model_copy(update={"detected_transport": transport})
-        server_id = self.config.id
-
-        def remember(cfg: config_store.Config) -> None:
-            stored = cfg.server(server_id)
-            if stored is not None:
-                stored.detected_transport = transport  # type: ignore[assignment]
-
-        try:
-            config_store.update(remember)
-        except Exception as exc:  # remembering is an optimisation; never fail a connection over it
-            log.warning("%s: could not remember the transport: %s", server_id, exc)
-
-    async def _prepare_stdio(self) -> None:
-        if self.config.builtin == "sqlite" and self.config.db_path:
-            db = Path(self.config.db_path)
-            if not db.exists() and db == paths.sample_database():
-                from host.sqlite_server.sample import create_sample_database
-
-                await asyncio.to_thread(create_sample_database, db)
+        if self._on_transport_found is not None:
+            self._on_transport_found(self.config.id, transport)
 
     async def _refresh_if_due(self, connection: Connection) -> None:
         """Refresh an idle session's token ahead of expiry, so the next call never waits on it."""

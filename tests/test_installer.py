@@ -17,7 +17,7 @@ from host import EXTENSION_ID, HOST_NAME
 from installer import browsers as b
 from installer import doctor, trust
 from installer import launcher as launchers
-from installer.doctor import Check, report, run_doctor
+from installer.doctor import Check, host_check, report, run_doctor
 from installer.errors import InstallError
 from installer.install import Options, install, launcher_path
 from installer.uninstall import uninstall
@@ -316,8 +316,8 @@ def test_doctor_names_output_that_is_not_frames(machine, host_home):
 
 
 def test_doctor_names_a_host_that_never_says_hello(machine, host_home, monkeypatch):
-    monkeypatch.setattr(doctor, "HELLO_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(doctor, "EXIT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(host_check, "HELLO_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(host_check, "EXIT_TIMEOUT_S", 0.5)
     [failed] = broken(machine, host_home, lambda m: stand_in(host_home, "exec sleep 30"))
     assert failed.detail == "no hello within 0.5 s"
 

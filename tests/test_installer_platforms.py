@@ -18,11 +18,11 @@ import pytest
 
 from devkit.host_process import write_config
 from host import EXTENSION_ID, HOST_NAME
-from installer import acl, doctor, trust
+from installer import acl, trust
 from installer import browsers as b
 from installer import launcher as launchers
 from installer.acl import MemoryAcl
-from installer.doctor import Check, run_doctor
+from installer.doctor import Check, host_check, run_doctor
 from installer.errors import InstallError
 from installer.install import Options, install, plan
 from installer.registry import MemoryRegistry
@@ -171,7 +171,7 @@ def test_windows_doctor_follows_the_registry_to_the_manifest(windows, host_home,
         started.append(command)  # a .cmd cannot run here; that it would be started is what matters
         return Check(name, "ok", "hello")
 
-    monkeypatch.setattr(doctor, "check_hello", fake_hello)
+    monkeypatch.setattr(host_check, "check_hello", fake_hello)
     checks = run_doctor(windows, Options(browsers=["edge"], home=host_home), registry)
     assert [c for c in checks if c.status == "fail"] == []
     assert started == [[str(host_home / "data" / "native-host" / "notion-bridge-host.cmd")]]

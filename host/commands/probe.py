@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,39 +66,48 @@ class ProbeFailed(Exception):
 
 
 async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
-    from host.config import ServerConfig
-    from host.protocol.events import ActiveTransport
-    from host.supervisor import find_cause
-    from host.transports import TransportUnsupported, describe_error, open_connection
+    from contextlib import asynccontextmanager
 
-    if args.stdio:
-        server = ServerConfig(id="probe", name="probe", kind="stdio", command=list(args.target))
-        transports: list[ActiveTransport] = ["stdio"]
-    else:
-        url = args.target[0]
-        server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=args.client_id)
-        transports = ["http", "sse"] if args.transport == "auto" else [args.transport]
+    from host.config import RemoteTransport, ServerConfig
+    from host.oauth.errors import find_cause
+    from host.transports import (
+        REMOTE,
+        StdioTransport,
+        TransportUnsupported,
+        describe_error,
+        first_that_works,
+        open_connection,
+    )
 
     async def tools_changed() -> None:
         return None
 
-    failure = "no transport was tried"
-    for transport in transports:
-        auth = await _auth_for(args, server) if transport != "stdio" else None
-        try:
+    try:
+        if args.stdio:
+            server = ServerConfig(id="probe", name="probe", kind="stdio", command=list(args.target))
             async with open_connection(
-                server, transport=transport, on_tools_changed=tools_changed, auth=auth
+                server.id, StdioTransport.of(server), on_tools_changed=tools_changed
             ) as connection:
-                return await _report(connection, transport, args, arguments)
-        except TransportUnsupported as exc:
-            failure = str(exc)
-            continue
-        except Exception as exc:
-            from host.oauth.refresher import NeedsAuthorization
+                return await _report(connection, "stdio", args, arguments)
+        url = args.target[0]
+        server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=args.client_id)
 
-            needs = find_cause(exc, NeedsAuthorization)
-            raise ProbeFailed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
-    raise ProbeFailed(failure)
+        @asynccontextmanager
+        async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
+            transport = REMOTE[kind](url, auth=await _auth_for(args, server))
+            async with open_connection(server.id, transport, on_tools_changed=tools_changed) as connection:
+                yield connection
+
+        # No memory of what worked: each probe starts afresh.
+        async with first_that_works(args.transport, None, connect) as connection:
+            return await _report(connection, connection.transport, args, arguments)
+    except TransportUnsupported as exc:
+        raise ProbeFailed(str(exc)) from None
+    except Exception as exc:
+        from host.oauth.refresher import NeedsAuthorization
+
+        needs = find_cause(exc, NeedsAuthorization)
+        raise ProbeFailed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
 
 
 async def _report(

@@ -1,5 +1,5 @@
-"""``notion-bridge sqlite-server --db PATH [--allow-writes] [--max-rows N] [--max-result-bytes N]
-[--statement-timeout-s S]``."""
+"""``notion-bridge sqlite-server --db PATH [--create-sample] [--allow-writes] [--max-rows N]
+[--max-result-bytes N] [--statement-timeout-s S] [--query-log FILE]``."""
 
 from __future__ import annotations
 
@@ -62,16 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     # stdout is the MCP stream: everything human goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="sqlite-server: %(message)s")
-    from host import paths
-    from host.sqlite_server.sample import create_sample_database
-
     db: Path = args.db.expanduser().resolve()
     if not db.exists():
-        if args.create_sample or db == paths.sample_database():
-            create_sample_database(db)
-        else:
+        if not args.create_sample:
             print(f"sqlite-server: no database at {db}", file=sys.stderr)
             return 2
+        from host.sqlite_server.sample import create_sample_database
+
+        create_sample_database(db)
     from host.sqlite_server.server import build_server
 
     build_server(

@@ -97,6 +97,12 @@ PROJECTS = 30
 TASKS = 400
 
 
+def piece_of_work(rng: random.Random) -> str:
+    """A project's or task's name, such as "Migrate billing". The Notion-compatible test server names its
+    projects the same way, so the two samples read alike."""
+    return f"{rng.choice(VERBS)} {rng.choice(THINGS)}"
+
+
 def _rows(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
     start = date(2024, 1, 1)
     users: list[tuple[Any, ...]] = []
@@ -115,7 +121,7 @@ def _rows(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
     projects: list[tuple[Any, ...]] = [
         (
             project_id,
-            f"{rng.choice(VERBS)} {rng.choice(THINGS)}",
+            piece_of_work(rng),
             rng.randint(1, len(TEAMS)),
             rng.choice(["planned", "active", "active", "done"]),
             round(rng.uniform(5_000, 250_000), 2),
@@ -127,7 +133,7 @@ def _rows(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
             task_id,
             rng.randint(1, PROJECTS),
             rng.choice([None, *range(1, USERS + 1)]),
-            f"{rng.choice(VERBS)} {rng.choice(THINGS)} ({task_id})",
+            f"{piece_of_work(rng)} ({task_id})",
             rng.choice(["todo", "doing", "done"]),
             rng.randint(1, 4),
             (start + timedelta(days=rng.randint(300, 900))).isoformat(),
