@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from host.errors import BridgeError, ErrorCode
 from host.origins import origin, safe_for_secrets
 from host.token_store import Backend
 
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 ENTRY = "llm/api-key"
 
 
-class KeyRefused(ValueError):
+def key_refused(message: str) -> BridgeError:
     """A key that would travel somewhere it must not; the message says why and what to do."""
+    return BridgeError(ErrorCode.INVALID_ARGUMENTS, f"api_key: {message}")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class ModelKey:
             return KeyChange(has_key=False, forgotten=False)
         if api_key is not None:
             if not safe_for_secrets(base_url):
-                raise KeyRefused(
+                raise key_refused(
                     f"{target} is plain HTTP on another machine: an API key sent there could be read on the "
                     "way. Use an https:// URL, or leave the key empty for a server that needs none"
                 )

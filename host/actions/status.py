@@ -9,7 +9,6 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from host import PROTOCOL_VERSION, __version__
-from host.errors import BridgeError, ErrorCode
 from host.protocol.events import ServerStatus
 from host.protocol.verbs import Request, handles
 
@@ -89,16 +88,11 @@ class LLMConfigured(TypedDict):
 
 @handles(LLMConfigure)
 async def llm_configure(services: Services, request: LLMConfigure) -> LLMConfigured:
-    from host.model_key import KeyRefused
-
     previous_url = services.config.current.llm.base_url
-    try:
-        # The key first: a key refused for this endpoint leaves the endpoint as it was, too.
-        change = await services.auth.model_key.configure(
-            request.base_url, request.api_key, previous_url=previous_url
-        )
-    except KeyRefused as exc:
-        raise BridgeError(ErrorCode.INVALID_ARGUMENTS, f"api_key: {exc}") from None
+    # The key first: a key refused for this endpoint leaves the endpoint as it was, too.
+    change = await services.auth.model_key.configure(
+        request.base_url, request.api_key, previous_url=previous_url
+    )
 
     def store(config: Any) -> None:
         config.llm.base_url = request.base_url

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from host.errors import BridgeError, ErrorCode
+
 PROBE_PROFILE = "cli"
 
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, "name a server URL, or --stdio -- COMMAND ARGS...")
     try:
         report = asyncio.run(_probe(args, arguments))
-    except ProbeFailed as exc:
+    except BridgeError as exc:
         return _fail(args, str(exc))
     except KeyboardInterrupt:
         return _fail(args, "interrupted")
@@ -61,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.get("call", {}).get("isError") else 0
 
 
-class ProbeFailed(Exception):
-    pass
+def _failed(message: str) -> BridgeError:
+    return BridgeError(ErrorCode.SERVER_ERROR, message)
 
 
 async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -102,12 +104,12 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
         async with first_that_works(args.transport, None, connect) as connection:
             return await _report(connection, connection.transport, args, arguments)
     except TransportUnsupported as exc:
-        raise ProbeFailed(str(exc)) from None
+        raise _failed(str(exc)) from None
     except Exception as exc:
         from host.oauth.refresher import NeedsAuthorization
 
         needs = find_cause(exc, NeedsAuthorization)
-        raise ProbeFailed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
+        raise _failed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
 
 
 async def _report(
@@ -123,7 +125,7 @@ async def _report(
     }
     if args.call:
         if not any(tool.name == args.call for tool in tools):
-            raise ProbeFailed(f"the server has no tool named {args.call!r}")
+            raise _failed(f"the server has no tool named {args.call!r}")
         result = await connection.call_tool(args.call, arguments, args.timeout)
         report["call"] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     return report
@@ -170,13 +172,13 @@ async def _follow_redirects_for_code(url: str) -> tuple[str, str | None, str | N
             response = await client.get(url)
             location = response.headers.get("location")
             if not location:
-                raise ProbeFailed(
+                raise _failed(
                     f"the authorization page wants a person (HTTP {response.status_code}); use --auth browser"
                 )
             if "code=" in location or "error=" in location:
                 return _parse_redirect(location)
             url = str(response.url.join(location))
-    raise ProbeFailed("too many redirects on the authorization page")
+    raise _failed("too many redirects on the authorization page")
 
 
 class _LoopbackReceiver:

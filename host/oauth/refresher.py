@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 from filelock import AsyncFileLock
 
 from host import paths
+from host.errors import BridgeError, ErrorCode
 from host.origins import same_origin
 from host.token_store import Credentials, TokenStore
 
@@ -47,8 +48,14 @@ REFRESH_MARGIN_S = 300.0
 REFRESH_NOT_BEFORE_SHARE = 0.5
 
 
-class NeedsAuthorization(Exception):
+class NeedsAuthorization(BridgeError):
     """The person has to sign in (again); the message says why, in words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.NEEDS_AUTH, message)
+
+
+# The two below are signals between the refresher and its callers, never shown to anyone.
 
 
 class RefreshDeferred(Exception):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from host.errors import BridgeError, ErrorCode
 from host.protocol.events import ActiveTransport
 
 Streams = tuple[Any, Any]
@@ -40,8 +41,11 @@ class Transport(Protocol):
 
 
 class TransportUnsupported(Exception):
-    """The endpoint does not speak the transport that was tried (HTTP 404/405)."""
+    """The endpoint does not speak the transport that was tried (HTTP 404/405): a signal to try the next one."""
 
 
-class ConnectFailed(Exception):
+class ConnectFailed(BridgeError):
     """Connecting or the handshake failed; the message names the cause."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.NOT_CONNECTED, message)
