@@ -125,13 +125,18 @@ def test_options_page_adds_edits_and_removes_servers_and_keeps_the_api_key_out_o
     Select(form.find_element(By.NAME, "kind")).select_by_value("stdio")
     form.find_element(By.NAME, "command").send_keys(f'"{sys.executable}" -m tests.support.toy_server stdio')
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_until(
-        lambda: browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="toy"]'), "the new server"
-    )
+    # The fixture already has a server with the id "toy" ("Asker"): the new one is found by its name, and its
+    # id ("toy-2") is what the rest of the test works on.
+    added = '//*[@id="servers"]//tr[td[1][text()="Toy"]]'
+    wait_until(lambda: browser.find_elements(By.XPATH, added), "the new server")
+    toy = browser.find_element(By.XPATH, added).get_attribute("data-server")
+    assert toy == "toy-2"
 
     # The list redraws when the host reports a change; retry the click if it landed on a row being replaced.
     wait_until(
-        lambda: browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .edit').click() or True,
+        lambda: (
+            browser.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{toy}"] .edit').click() or True
+        ),
         "Edit",
     )
     name = browser.find_element(By.CSS_SELECTOR, "#editor [name=name]")
@@ -162,12 +167,12 @@ def test_options_page_adds_edits_and_removes_servers_and_keeps_the_api_key_out_o
     browser.execute_script("window.confirm = () => true;")
     wait_until(
         lambda: (
-            browser.find_element(By.CSS_SELECTOR, '#servers tr[data-server="toy"] .remove').click() or True
+            browser.find_element(By.CSS_SELECTOR, f'#servers tr[data-server="{toy}"] .remove').click() or True
         ),
         "Remove",
     )
     wait_until(
-        lambda: not browser.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="toy"]'), "the removal"
+        lambda: not browser.find_elements(By.CSS_SELECTOR, f'#servers tr[data-server="{toy}"]'), "the removal"
     )
 
     browser.get(extension_page("popups/popup.html"))

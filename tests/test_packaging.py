@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_package_list_names_every_package_in_the_tree() -> None:
     settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
-    found = find_packages(where=str(ROOT), include=["host*", "installer*", "dev_notion*"])
+    found = find_packages(where=str(ROOT), include=["host*", "installer*", "dev_notion*", "devkit*", "notion_bridge*"])
     assert sorted(settings["packages"]) == sorted([*found, "installer.manifest_templates"])
 
 

@@ -104,6 +104,9 @@ function toggleKind() {
 
 editor.kind.addEventListener("change", toggleKind);
 editor.addEventListener("reset", () => {
+  // A hidden input keeps a value set by script through a form reset: without this, the next "Add a server"
+  // would update the server edited last.
+  editor.id.value = "";
   editor.kind.disabled = false;
   document.getElementById("editor-title").textContent = "Add a server";
   setTimeout(toggleKind);
