@@ -18,8 +18,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from host import EXTENSION_ID
+from notion_bridge.assets import extension_dir
 
-EXTENSION_DIR = Path(__file__).resolve().parents[1] / "extension"
+# From a checkout, its extension/ folder; from an installed wheel, the copy inside the package.
+EXTENSION_DIR = extension_dir()
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 HEADLESS_FLAGS = ("--headless=new",)
 
