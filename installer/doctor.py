@@ -31,6 +31,7 @@ from installer import trust
 from installer.acl import FolderAcl
 from installer.errors import InstallError
 from installer.install import Options, Plan, base_dir, is_link, plan, record_path, using_home
+from installer.log_check import check_logs
 from installer.record import Entry, Record
 from installer.registry import Registry
 
@@ -76,6 +77,7 @@ def run_doctor(
         checks.append(check_keychain())
         checks.append(config_check)
         checks += check_servers(config, env.platform)
+        checks.append(check_logs())
     return checks
 
 

@@ -1,0 +1,25 @@
+"""doctor's "logs" line: where the host's logs are, so a person knows where to look (and ``notion-bridge logs``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from installer.doctor import Check
+
+
+def check_logs() -> Check:
+    from host import paths
+    from host.logs import log_files
+    from installer.doctor import Check
+
+    folder = paths.log_dir(create=False)
+    files = log_files(folder) if folder.is_dir() else []
+    if not files:
+        return Check("logs", "ok", f"no host logs yet; each host writes its own file in {folder}")
+    return Check(
+        "logs",
+        "ok",
+        f"{len(files)} host log file(s) in {folder}, newest {files[0].name}; "
+        "`notion-bridge logs` shows them with secrets hidden",
+    )
