@@ -18,8 +18,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from host import EXTENSION_ID
+from notion_bridge.assets import extension_dir
 
-EXTENSION_DIR = Path(__file__).resolve().parents[1] / "extension"
+# From a checkout, its extension/ folder; from an installed wheel, the copy inside the package.
+EXTENSION_DIR = extension_dir()
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 HEADLESS_FLAGS = ("--headless=new",)
 
@@ -48,11 +50,32 @@ def chromium(
         f"--disable-extensions-except={extension}", f"--load-extension={extension}",
     ):  # fmt: skip
         options.add_argument(flag)
+    fresh = not (profile / "Default").exists()
     driver = webdriver.Chrome(service=Service(_require("chromedriver")), options=options)
     try:
+        if fresh and (extension / WELCOME).exists():
+            driver.welcome_opened = dismiss_welcome(driver)  # type: ignore[attr-defined]
         yield driver
     finally:
         driver.quit()
+
+
+WELCOME = "welcome/welcome.html"
+
+
+def dismiss_welcome(driver: webdriver.Chrome, timeout: float = 10) -> bool:
+    """Close the welcome tab the extension opens when first installed, so tests start from a browser with only
+    their own tab; whether it opened is returned (tests/test_welcome.py checks it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        targets = driver.execute_cdp_cmd("Target.getTargets", {})["targetInfos"]
+        welcome = [t for t in targets if t["type"] == "page" and t["url"].endswith(f"/{WELCOME}")]
+        if welcome:
+            for target in welcome:
+                driver.execute_cdp_cmd("Target.closeTarget", {"targetId": target["targetId"]})
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def extension_page(path: str) -> str:

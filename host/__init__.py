@@ -4,7 +4,7 @@ Kept free of imports on purpose: `python -m host` must put its first frame on th
 100 ms of being spawned, and everything imported here is paid for before that.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Version of the browser <-> host message protocol (docs/protocol.md).
 PROTOCOL_VERSION = 1

@@ -38,20 +38,18 @@ def data_dir() -> Path:
     return _ensure(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
 
 
-def log_dir() -> Path:
+def log_dir(create: bool = True) -> Path:
+    """Where the host logs; ``create=False`` only names it (doctor and ``notion-bridge logs`` only read)."""
+    ensure = _ensure if create else (lambda path: path)
     if (home := _home_override()) is not None:
-        return _ensure(home / "logs")
+        return ensure(home / "logs")
     import platformdirs
 
-    return _ensure(Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
+    return ensure(Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
 
 
 def config_file() -> Path:
     return config_dir() / "config.json"
-
-
-def log_file() -> Path:
-    return log_dir() / "host.log"
 
 
 def sample_database() -> Path:

@@ -105,12 +105,14 @@ def run_for(name: str, args: argparse.Namespace) -> int:
 def _install(env: b.Environment, options: Options) -> int:
     from host import EXTENSION_ID
     from installer.install import install
+    from notion_bridge.assets import extension_dir
 
     for line in install(env, options, _registry(env), _acl(env)):
         print(line)
     print(
-        f"Next: load extension/ unpacked (chrome://extensions, Developer mode, Load unpacked); its ID is "
-        f"{EXTENSION_ID}. Then check everything with `notion-bridge doctor`."
+        "\nNext, load the extension: open chrome://extensions (edge://extensions, brave://extensions, …), switch "
+        f"on Developer mode, press Load unpacked and choose this folder:\n  {extension_dir()}\n"
+        f"The extension's ID must be {EXTENSION_ID}. Then check everything with `notion-bridge doctor`."
     )
     return 0
 

@@ -21,12 +21,21 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "install": ("installer.commands", "register the host with every Chromium-family browser found"),
     "uninstall": ("installer.commands", "remove exactly what install wrote"),
     "doctor": ("installer.commands", "check the installation and say what is wrong and how to fix it"),
+    "extension-path": (
+        "notion_bridge.assets",
+        "print the folder to load in chrome://extensions (Load unpacked)",
+    ),
+    "pack-extension": ("notion_bridge.pack", "write the zip the Chrome Web Store takes"),
+    "logs": ("notion_bridge.logs", "show the host's logs, newest first, with secrets hidden"),
 }
 
 
 def build_parser(chosen: str | None) -> argparse.ArgumentParser:
     """The parser, with arguments for the chosen subcommand only: other modules are never imported."""
+    from host import __version__
+
     parser = argparse.ArgumentParser(prog="notion-bridge", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"notion-bridge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)

@@ -15,6 +15,7 @@ from selenium.webdriver.support.ui import Select
 
 from devkit.browser import card_text, chromium, extension_page, screenshot, wait_until
 from devkit.host_process import write_config
+from host import __version__
 from tests.test_host_supervision import STDIO_TOY
 
 
@@ -78,7 +79,8 @@ def test_popup_card_enable_toggle_and_host_recovery(browser):
     wait_until(lambda: stopped_views(), "the popup to say the host stopped", 10)
     assert "Host offline" in stopped_views()[0], "a card must not claim Connected without a host"
     wait_until(
-        lambda: browser.find_element(By.ID, "host").text == "Host 0.1.0 connected", "the host to come back"
+        lambda: browser.find_element(By.ID, "host").text == f"Host {__version__} connected",
+        "the host to come back",
     )
     wait_until(lambda: "Connected" in card_text(browser, "sqlite"), "SQLite to reconnect")
 

@@ -23,7 +23,13 @@ from selenium.webdriver.common.by import By
 from devkit.browser import EXTENSION_DIR, chromium, extension_page, wait_until
 from tests.support.processes import free_port
 
-PAGES = ["popups/popup.html", "popups/tools.html", "options/options.html", "panel/panel.html"]
+PAGES = [
+    "popups/popup.html",
+    "popups/tools.html",
+    "options/options.html",
+    "panel/panel.html",
+    "welcome/welcome.html",
+]
 
 
 def test_the_manifest_policy_allows_only_the_extensions_own_scripts():

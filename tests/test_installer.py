@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devkit.host_process import write_config
-from host import EXTENSION_ID, HOST_NAME
+from host import EXTENSION_ID, HOST_NAME, __version__
 from installer import browsers as b
 from installer import doctor, trust
 from installer import launcher as launchers
@@ -125,7 +125,7 @@ def test_install_doctor_uninstall_leaves_the_machine_as_it_was(machine, host_hom
     assert (
         len(hellos) == 1
         and hellos[0].status == "ok"
-        and "hello from host 0.1.0 (protocol 1)" in hellos[0].detail
+        and f"hello from host {__version__} (protocol 1)" in hellos[0].detail
     )
     for label in ("Google Chrome", "Chromium", "Brave"):
         assert {c.name for c in checks if c.status == "ok"} >= {f"{label}: manifest", f"{label}: origin"}

@@ -56,11 +56,13 @@ def test_an_issued_token_in_a_frame_in_stderr_or_in_a_file_is_a_leak(tmp_path):
     scan.scan_hosts()
     tree = tmp_path / "run"
     (tree / "home" / "logs").mkdir(parents=True)
-    (tree / "home" / "logs" / "host.log").write_bytes(b"\x00binary\x00" + ISSUED.encode())
+    (tree / "home" / "logs" / "host-20261130-120000-4242.log").write_bytes(
+        b"\x00binary\x00" + ISSUED.encode()
+    )
     scan.scan_tree(tree)
     (places,) = scan.leaks().values()
     assert len(places) == 3
-    assert any("host.log" in place for place in places)
+    assert any("host-20261130-120000-4242.log" in place for place in places)
     assert all(ISSUED not in place for place in places), "the report must never print the value"
     assert scan.hosts == [], "hosts that exited are forgotten once scanned"
 

@@ -121,10 +121,13 @@ from pathlib import Path
 from host.token_store import Credentials, EncryptedFileBackend, TokenStore
 store = TokenStore(EncryptedFileBackend(Path(sys.argv[1])))
 i = int(sys.argv[2])
-print("ready", flush=True)
+ready = False
 while True:
     i += 1
     store.save("p", "notion", Credentials(access_token=f"at-{i}", refresh_token=f"rt-{i}", expires_at=float(i)))
+    if not ready:  # only once a store exists: a kill before the first save ever ends would find none
+        print("ready", flush=True)
+        ready = True
 """
 
 

@@ -267,6 +267,10 @@ chrome.runtime.onInstalled.addListener(() => {
   chrome.contextMenus.create({ id: "open-chat", title: "Open Notion MCP Bridge chat", contexts: ["page", "selection"] });
   connect();
 });
+// First run: a page that checks for the host, says how to install it, and walks through connecting Notion.
+chrome.runtime.onInstalled.addListener(({ reason }) => {
+  if (reason === "install") chrome.tabs.create({ url: chrome.runtime.getURL("welcome/welcome.html") });
+});
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name !== "watchdog") return;
   if (!port) {

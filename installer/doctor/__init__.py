@@ -17,6 +17,7 @@ from installer import browsers as b
 from installer.acl import FolderAcl
 from installer.doctor.installation import check_installation
 from installer.doctor.local import check_config, check_keychain, check_servers
+from installer.doctor.logs import check_logs
 from installer.doctor.report import Check, Status, redact, report
 from installer.install import Options, using_home
 from installer.registry import Registry
@@ -37,4 +38,5 @@ def run_doctor(
         checks.append(check_keychain())
         checks.append(config_check)
         checks += check_servers(config, env.platform)
+        checks.append(check_logs())
     return checks

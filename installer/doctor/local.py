@@ -131,7 +131,7 @@ def _check_stdio(server: Any, platform: str) -> Check:
 
 
 def _check_remote(server: Any, results: dict[str, Check]) -> None:
-    import httpx
+    import httpx2 as httpx  # the host's HTTP client, trusting the OS's roots as the host does
 
     name = f"server {server.id}"
     try:
