@@ -2,6 +2,7 @@
 // when it is missing, and once it answers, walks through connecting Notion and opening the chat.
 
 import { BridgeClient } from "../shared/bridge-client.js";
+import { serverConnect } from "../shared/host-requests.js";
 import { platformOf, setupCommands } from "../shared/platform.js";
 
 const RECHECK_MS = 4000;
@@ -62,7 +63,7 @@ async function connectNotion() {
   button.disabled = true;
   try {
     // The host opens Notion's sign-in window through the background, and the reply waits for the person.
-    const reply = await client.request("server.connect", { server: "notion" }, 6 * 60_000);
+    const reply = await client.request(...serverConnect("notion"), 6 * 60_000);
     if (!reply.ok) {
       problem.hidden = false;
       problem.textContent = reply.error.message;
