@@ -4,10 +4,12 @@ Every request leaves room for the answer (``reserve_for_answer``). When the hist
 made smaller in this order, stopping as soon as it fits:
 
 1. tool results and images of earlier turns are shortened, oldest first (the model has already used them);
-2. the oldest turns are left out, whole: a turn is the person's message and everything up to their next one, so a
-   tool call always travels with its result;
-3. the current turn's own tool results, then its images, are cut down to what fits;
-4. the current message's tail (usually the page it came with) is cut.
+2. the current turn's tool results are cut to make room for the turn before it, down to a quarter of the room,
+   so one long result does not push out the conversation it belongs to;
+3. the oldest turns are left out, whole: a turn is the person's message and everything up to their next one, so
+   a tool call always travels with its result;
+4. the current turn's images, then its tool results, are cut down to what fits;
+5. the current message's tail (usually the page it came with) is cut.
 
 If even that does not fit, the request cannot be made and ``ContextTooSmall`` says by how much. Pure: the counter
 is passed in, nothing is sent.
@@ -175,32 +177,48 @@ def fit(
             elif _has_images(message):
                 replace(index, _without_images(message))
                 shortened += 1
-    # 2. Whole turns, oldest first; the current one always stays.
+    current = turns[-1] if turns else []
+    results = [i for i in current if msgs[i]["role"] == "tool" and isinstance(msgs[i].get("content"), str)]
+    originals = {i: msgs[i]["content"] for i in results}
+    cut: set[int] = set()
+
+    def cut_results(target: int) -> None:
+        """Shorten the current turn's results until together they take at most ``target`` tokens: the older
+        ones down to the minimum first, the last one to what there is room for."""
+        for position, index in enumerate(results):
+            over = sum(counts[i] for i in results) - target
+            if over <= 0:
+                return
+            content = originals[index]
+            chars = MIN_RESULT_CHARS
+            if position == len(results) - 1:
+                chars = max(MIN_RESULT_CHARS, _chars_for(content, counts[index] - over, counts[index]))
+            while True:
+                replace(index, {**msgs[index], "content": shorten_text(content, chars)})
+                cut.add(index)
+                if sum(counts[i] for i in results) <= target or chars <= MIN_RESULT_CHARS:
+                    break
+                chars = max(MIN_RESULT_CHARS, int(chars * 0.8))
+
+    # 2. The current turn's results give way to the turn before it, down to a quarter of the room: one long
+    #    result should not push out the conversation it belongs to.
+    if kept_total() > limit and results:
+        room = limit - fixed
+        others = sum(counts[i] for i in current if i not in originals)
+        before = sum(counts[i] for i in turns[-2]) if len(turns) > 1 else 0
+        cut_results(max(room // 4, room - others - before, 0))
+    # 3. Whole turns, oldest first; the current one always stays.
     while kept_total() > limit and first_turn < len(turns) - 1:
         first_turn += 1
-    # 3. The current turn's images, then its tool results, cut to what fits.
-    current = turns[-1] if turns else []
+    # 4. The current turn's images, then its tool results, cut to what fits.
     for index in current:
         if kept_total() > limit and _has_images(msgs[index]):
             replace(index, _without_images(msgs[index]))
             shortened += 1
-    results = [i for i in current if msgs[i]["role"] == "tool" and isinstance(msgs[i].get("content"), str)]
-    for position, index in enumerate(results):
-        over = kept_total() - limit
-        if over <= 0:
-            break
-        content = msgs[index]["content"]
-        # The older results of this turn down to the minimum first; the last one keeps what there is room for.
-        chars = MIN_RESULT_CHARS
-        if position == len(results) - 1:
-            chars = max(MIN_RESULT_CHARS, _chars_for(content, counts[index] - over, counts[index]))
-        while True:
-            replace(index, {**msgs[index], "content": shorten_text(content, chars)})
-            if kept_total() <= limit or chars <= MIN_RESULT_CHARS:
-                break
-            chars = max(MIN_RESULT_CHARS, int(chars * 0.8))
-        shortened += 1
-    # 4. The person's message itself (its tail: the page it came with).
+    if kept_total() > limit and results:
+        cut_results(sum(counts[i] for i in results) - (kept_total() - limit))
+    shortened += len(cut)
+    # 5. The person's message itself (its tail: the page it came with).
     if current and kept_total() > limit and isinstance(msgs[current[0]].get("content"), str):
         index = current[0]
         content = msgs[index]["content"]
