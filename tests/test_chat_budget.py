@@ -232,6 +232,7 @@ def test_whatever_is_sent_fits_and_never_separates_a_call_from_its_result(histor
     assert fitted.tokens == tools + CharCounter().messages(fitted.messages)
     sent = fitted.messages[1:]
     assert sent and sent[0]["role"] == "user"
+    assert fitted.shortened <= sum(1 for m in sent if m["role"] == "tool"), "counts only what was sent"
     last_user = max(i for i, m in enumerate(history) if m["role"] == "user")
     assert len(sent) == len(history) - fitted.first_kept and fitted.first_kept <= last_user
     open_calls: list[str] = []

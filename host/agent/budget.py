@@ -153,7 +153,7 @@ def fit(
     fixed = tools_tokens + counter.messages([api_message(m) for m in system])
     turns = split_turns(msgs)
     first_turn = 0
-    shortened = 0
+    shortened: set[int] = set()
 
     def kept_total() -> int:
         start = turns[first_turn][0] if turns else 0
@@ -173,10 +173,10 @@ def fit(
                 short = shorten_text(message["content"], SHORT_RESULT_CHARS)
                 if short != message["content"]:
                     replace(index, {**message, "content": short})
-                    shortened += 1
+                    shortened.add(index)
             elif _has_images(message):
                 replace(index, _without_images(message))
-                shortened += 1
+                shortened.add(index)
     current = turns[-1] if turns else []
     results = [i for i in current if msgs[i]["role"] == "tool" and isinstance(msgs[i].get("content"), str)]
     originals = {i: msgs[i]["content"] for i in results}
@@ -214,10 +214,10 @@ def fit(
     for index in current:
         if kept_total() > limit and _has_images(msgs[index]):
             replace(index, _without_images(msgs[index]))
-            shortened += 1
+            shortened.add(index)
     if kept_total() > limit and results:
         cut_results(sum(counts[i] for i in results) - (kept_total() - limit))
-    shortened += len(cut)
+    shortened |= cut
     # 5. The person's message itself (its tail: the page it came with).
     if current and kept_total() > limit and isinstance(msgs[current[0]].get("content"), str):
         index = current[0]
@@ -237,7 +237,7 @@ def fit(
         tokens=total,
         first_kept=start,
         left_out_turns=first_turn,
-        shortened=shortened,
+        shortened=sum(1 for index in shortened if index >= start),
         turns=turns,
     )
 
