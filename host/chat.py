@@ -153,15 +153,18 @@ class ChatService:
         async def fetch() -> Any:
             from openai import AsyncOpenAI
 
-            # A client of its own: the list is public on OpenRouter, and asked for before any key is saved.
-            client = self._clients.get((url, key or "")) or AsyncOpenAI(
+            kept = self._clients.get((url, key or ""))
+            if kept is not None:
+                return await kept.get("/models", cast_to=object)
+            # A client of its own: the options page asks before any key is saved (OpenRouter's list is public).
+            async with AsyncOpenAI(
                 base_url=url,
                 api_key=key or "not-needed",
-                timeout=15.0,
+                timeout=10.0,
                 max_retries=0,
                 default_headers=attribution_headers(url),
-            )
-            return await client.get("/models", cast_to=object)
+            ) as client:
+                return await client.get("/models", cast_to=object)
 
         models: list[ModelInfo] | None
         models, problem = await self._catalogue.models(url, fetch, fresh=fresh)

@@ -36,7 +36,7 @@ from host.agent import budget, prompt
 from host.agent.history import History
 from host.agent.models import ModelInfo
 from host.agent.names import build_name_map
-from host.agent.tokens import ESTIMATE_MARGIN, Encodings, TokenCounter
+from host.agent.tokens import Encodings, TokenCounter
 from host.errors import BridgeError, ErrorCode
 from host.protocol.events import ChatContext, ChatDelta, ChatDone, ChatError, ChatTool, ChatUsage, Send
 from host.protocol.verbs import unpaired_surrogate
@@ -318,9 +318,7 @@ class ChatAgent:
         catalogue, name_map = self._catalogue(sources)
         by_server = {source.server_id: source for source in sources}
         endpoint = await self._llm()
-        counter = TokenCounter(
-            endpoint.model, self.encodings, self._margins.get(endpoint.model, ESTIMATE_MARGIN)
-        )
+        counter = TokenCounter(endpoint.model, self.encodings, self._margins.get(endpoint.model))
         system = prompt.render(endpoint.system_prompt, self._describe_servers(sources))
         usage = Usage()
         pending_calls: list[dict[str, Any]] = []

@@ -152,15 +152,18 @@ class Encodings:
 
 
 class TokenCounter:
-    """Counts one model's tokens: exactly for OpenAI's families, else an o200k count times ``margin``."""
+    """Counts one model's tokens: exactly for OpenAI's families, else an o200k count times ``margin`` (which an
+    endpoint's refusal can raise for an exact family too, when it counts differently)."""
 
-    def __init__(self, model: str, encodings: Encodings, margin: float = ESTIMATE_MARGIN) -> None:
+    def __init__(self, model: str, encodings: Encodings, margin: float | None = None) -> None:
+        """``margin``: what this model's counts were found to need (None: 1 for an exact count, else
+        ESTIMATE_MARGIN)."""
         self.model = model
         name = encoding_for(model)
         self.exact = name is not None
         self._encoding_name = name or "o200k_base"
         self._encodings = encodings
-        self.margin = 1.0 if self.exact else margin
+        self.margin = margin if margin is not None else 1.0 if self.exact else ESTIMATE_MARGIN
         self._cache: OrderedDict[str, int] = OrderedDict()
         encodings.start(self._encoding_name)
 
