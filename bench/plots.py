@@ -111,11 +111,12 @@ def draw_all(results: dict[str, Any], folder: Path) -> list[Path]:
     made.append(_save(fig, folder, "idle"))
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    _boxes(
-        ax,
-        [s["direct_first_token_ms"], s["host_first_token_ms"]],
-        ["model → direct client", "model → host → extension"],
-    )
+    samples = [s["direct_first_token_ms"], s["host_first_token_ms"]]
+    labels = ["model → direct client", "model → host → extension"]
+    if "host_long_conversation_first_token_ms" in s:
+        samples += [s["direct_long_conversation_first_token_ms"], s["host_long_conversation_first_token_ms"]]
+        labels += ["long chat, 4K model: direct", "long chat, 4K model: host"]
+    _boxes(ax, samples, labels)
     chat = results["first_token_ms"]
     _target(ax, chat["direct_median"] + 20, "target: direct + 20 ms")
     ax.set(ylabel="ms to first token", title=f"Chat first token: overhead {chat['overhead_median']} ms")

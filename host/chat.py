@@ -2,6 +2,10 @@
 
 host.agent knows nothing of the host; this is where it is given the callables it asks for. It is made on first
 use: the model client library is slow to import, and many hosts never chat.
+
+Requests to OpenRouter (and only there) name the bridge with ``HTTP-Referer`` and ``X-Title``, as OpenRouter
+asks of the apps that use it. The endpoint's model list (host.agent.models) gives each model's context, prices
+and abilities.
 """
 
 from __future__ import annotations
@@ -11,17 +15,34 @@ import itertools
 import os
 from typing import TYPE_CHECKING, Any
 
-from host import paths
+from host import EXTENSION_ID, paths
 from host.config import Config, ConfigStore
 from host.errors import BridgeError, ErrorCode
 from host.oauth.manager import AuthManager
+from host.origins import origin
 from host.protocol.events import Send
 from host.servers import ServerSet
 
 if TYPE_CHECKING:
-    from host.agent.agent import ChatAgent, ToolSource
+    from host.agent.agent import ChatAgent, Endpoint, ToolSource
+    from host.agent.models import ModelInfo
 
 _call_ids = itertools.count(1)
+
+#: Who is calling, for OpenRouter's app attribution.
+APP_TITLE = "Notion MCP Bridge"
+APP_URL = f"chrome-extension://{EXTENSION_ID}/"
+OPENROUTER_ORIGIN = "https://openrouter.ai"
+
+
+def attribution_headers(base_url: str) -> dict[str, str]:
+    """``HTTP-Referer`` and ``X-Title`` for OpenRouter; nothing for any other endpoint."""
+    try:
+        if origin(base_url) != OPENROUTER_ORIGIN:
+            return {}
+    except ValueError:
+        return {}
+    return {"HTTP-Referer": APP_URL, "X-Title": APP_TITLE}
 
 
 class ChatService:
@@ -32,6 +53,7 @@ class ChatService:
         self._send = send
         self._agent: ChatAgent | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        self._catalogue: Any = None
         self.turns: dict[str, asyncio.Task[str]] = {}
         """The turn running in each conversation: one at a time, and chat.cancel finds it here."""
 
@@ -45,9 +67,12 @@ class ChatService:
                 history=History(paths.data_dir() / "chat.db"),
                 send=self._send,
                 sources=self._sources,
-                llm=self._llm,
+                llm=self._endpoint,
                 remember_always=self._remember_always,
+                server_lines=self._server_lines,
             )
+            # The token encodings load in a thread meanwhile; counts are estimates until they are in.
+            self._agent.encodings.start("o200k_base")
         return self._agent
 
     def _sources(self) -> list[ToolSource]:
@@ -79,28 +104,88 @@ class ChatService:
             )
         return found
 
-    async def _llm(self) -> tuple[Any, str]:
+    def _server_lines(self) -> list[str]:
+        """One line per server for the system prompt: the connected ones, and those waiting for the person."""
+        lines = []
+        for supervisor in self._servers.all():
+            config = supervisor.config
+            if supervisor.state == "connected":
+                tools = supervisor.tools_wire()
+                lines.append(f"{supervisor.display_name()} (tools named {config.id}__…): {len(tools)} tools")
+            elif supervisor.state == "needs_auth":
+                lines.append(f"{supervisor.display_name()}: not connected, the person must sign in first")
+        return lines
+
+    async def _client(self, base_url: str) -> Any:
         from openai import AsyncOpenAI
 
-        settings = self._config.current.llm
         # Only the key entered for this endpoint's origin, and only over HTTPS or to this machine.
-        key = await self._auth.model_key.for_endpoint(settings.base_url)
-        if not key and "openrouter.ai" in settings.base_url:
+        key = await self._auth.model_key.for_endpoint(base_url)
+        if not key and "openrouter.ai" in base_url:
             raise BridgeError(
                 ErrorCode.NO_MODEL, "no API key for the chat model: add one in the options page"
             )
         # One client per endpoint and key, kept: a new one per turn costs a TLS context and a fresh connection.
-        cache_key = (settings.base_url, key or "")
+        cache_key = (base_url, key or "")
         if cache_key not in self._clients:
             self._clients.clear()
             self._clients[cache_key] = AsyncOpenAI(
-                base_url=settings.base_url,
+                base_url=base_url,
                 api_key=key or "not-needed",
                 # Tests shorten it; a person's model gets a minute to start answering.
                 timeout=float(os.environ.get("NOTION_BRIDGE_LLM_TIMEOUT_S", "60")),
                 max_retries=0,
+                default_headers=attribution_headers(base_url),
             )
-        return self._clients[cache_key], settings.model
+        return self._clients[cache_key]
+
+    async def models(
+        self, base_url: str | None = None, *, fresh: bool = False
+    ) -> tuple[list[ModelInfo] | None, str]:
+        """The endpoint's models (the configured endpoint's unless another is named), or None and why not."""
+        from host.agent.models import ModelCatalogue
+
+        if self._catalogue is None:
+            self._catalogue = ModelCatalogue()
+        url = base_url or self._config.current.llm.base_url
+        key = await self._auth.model_key.for_endpoint(url)
+
+        async def fetch() -> Any:
+            from openai import AsyncOpenAI
+
+            kept = self._clients.get((url, key or ""))
+            if kept is not None:
+                return await kept.get("/models", cast_to=object)
+            # A client of its own: the options page asks before any key is saved (OpenRouter's list is public).
+            async with AsyncOpenAI(
+                base_url=url,
+                api_key=key or "not-needed",
+                timeout=10.0,
+                max_retries=0,
+                default_headers=attribution_headers(url),
+            ) as client:
+                return await client.get("/models", cast_to=object)
+
+        models: list[ModelInfo] | None
+        models, problem = await self._catalogue.models(url, fetch, fresh=fresh)
+        return models, problem
+
+    async def _endpoint(self) -> Endpoint:
+        from host.agent.agent import Endpoint
+
+        settings = self._config.current.llm
+        client = await self._client(settings.base_url)
+        models, _ = await self.models(settings.base_url)
+        info = next((m for m in models or [] if m.id == settings.model), None)
+        return Endpoint(
+            client=client,
+            model=settings.model,
+            base_url=settings.base_url,
+            info=info,
+            context_length=settings.context_lengths.get(settings.model),
+            system_prompt=settings.system_prompt,
+            summarize=settings.summarize,
+        )
 
     def _remember_always(self, server_uid: str, tool: str) -> None:
         # By identity, not id: if the server was pointed elsewhere while the question was open, the answer

@@ -169,13 +169,32 @@ class LimitsConfig(BaseModel):
     """The largest single SSE event (one MCP message) taken from a remote server, in MiB."""
 
 
+OPENROUTER_URL = "https://openrouter.ai/api/v1"
+#: The model a new user gets on OpenRouter: free, and able to call tools.
+OPENROUTER_DEFAULT_MODEL = "z-ai/glm-4.5-air:free"
+
+
 class LLMConfig(BaseModel):
     """The chat agent's model endpoint. The API key is never stored here: it lives in the keychain."""
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str = "https://openrouter.ai/api/v1"
-    model: str = "openai/gpt-4o-mini"
+    base_url: str = OPENROUTER_URL
+    model: str = OPENROUTER_DEFAULT_MODEL
+    system_prompt: str | None = Field(default=None, max_length=20_000)
+    """The person's own system prompt; None for the default (host.agent.prompt)."""
+    context_lengths: dict[str, int] = Field(default_factory=dict)
+    """Model id -> its context in tokens, set by the person for models whose endpoint does not say."""
+    summarize: bool = False
+    """Summarise turns that no longer fit the model's context, rather than only leaving them out."""
+
+    @field_validator("context_lengths")
+    @classmethod
+    def _contexts_sensible(cls, value: dict[str, int]) -> dict[str, int]:
+        for model, size in value.items():
+            if not 512 <= size <= 10_000_000:
+                raise ValueError(f"the context of {model!r} must be between 512 and 10,000,000 tokens")
+        return value
 
 
 class Config(BaseModel):

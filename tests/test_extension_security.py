@@ -11,6 +11,7 @@ and a page that frames the chat's address gets Chrome's blocked page.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import re
@@ -38,7 +39,11 @@ def test_the_manifest_policy_allows_only_the_extensions_own_scripts():
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
     assert directives["script-src"] == "'self'"
     assert directives["object-src"] == "'none'"
-    assert not re.search(r"unsafe-|https?:|\*|data:|blob:", policy)
+    # Images only from the extension and from data: URLs (a tool's image, drawn from its own bytes).
+    assert directives["img-src"] == "'self' data:"
+    others = "; ".join(f"{name} {value}" for name, value in directives.items() if name != "img-src")
+    assert not re.search(r"unsafe-|https?:|\*|data:|blob:", others)
+    assert not re.search(r"unsafe-|https?:|\*|blob:", directives["img-src"])
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -192,8 +197,8 @@ done({ran: window.ran, problems, tags, text: stage.innerText.length});
 """
 
 SAFE_TAGS = {
-    "p", "h3", "h4", "h5", "h6", "pre", "code", "ul", "ol", "li", "blockquote", "strong", "em", "a", "span",
-    "div", "table", "thead", "tbody", "tr", "th", "td", "details", "summary", "button",
+    "p", "h3", "h4", "h5", "h6", "pre", "code", "ul", "ol", "li", "blockquote", "strong", "em", "del", "a", "span",
+    "div", "table", "thead", "tbody", "tr", "th", "td", "hr", "br", "details", "summary", "button",
 }  # fmt: skip
 
 
@@ -212,6 +217,67 @@ def test_an_xss_corpus_rendered_as_answers_and_tool_results_stays_text(browser):
         outcome["tags"]
     )
     assert outcome["text"] > 0
+
+
+MEDIA = """
+const [png, done] = arguments;
+window.ran = [];
+window.violations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective));
+const results = await import(chrome.runtime.getURL('shared/render-result.js'));
+const stage = document.createElement('div');
+document.body.appendChild(stage);
+results.renderResult(stage, {content: [
+  {type: 'image', mimeType: 'image/png', data: png},
+  {type: 'image', mimeType: 'image/svg+xml', data: btoa('<svg xmlns="http://www.w3.org/2000/svg" onload="window.ran.push(1)"/>')},
+  {type: 'image', mimeType: 'image/png', data: '" onerror="window.ran.push(2)'},
+  {type: 'image', mimeType: 'image/png" onerror="x', data: png},
+  {type: 'audio', mimeType: 'audio/wav', data: btoa('RIFF....WAVE')},
+  {type: 'resource', resource: {uri: 'file:///tmp/../report.pdf', mimeType: 'application/pdf', blob: btoa('%PDF-1.4')}},
+  {type: 'resource_link', uri: "javascript:window.ran.push(3)", name: 'bad link'},
+  {type: 'resource_link', uri: 'https://example.com/doc', name: 'good link'},
+]});
+// An image from anywhere but data: is refused by the pages' policy.
+const outside = document.createElement('img');
+outside.src = 'https://example.com/tracker.png';
+document.body.appendChild(outside);
+await new Promise((resolve) => setTimeout(resolve, 500));
+const images = [...stage.querySelectorAll('img')];
+done({
+  ran: window.ran,
+  violations: window.violations,
+  images: images.map((i) => ({src: i.getAttribute('src').slice(0, 40), loaded: i.complete && i.naturalWidth > 0})),
+  links: [...stage.querySelectorAll('a')].map((a) => [a.textContent, a.getAttribute('href').split(':')[0], a.getAttribute('download')]),
+  trees: [...stage.querySelectorAll('details.json > summary')].map((s) => s.textContent),
+});
+"""
+
+
+def test_tool_images_show_from_their_own_data_and_nothing_else_loads(browser):
+    from tests.support.toy_server import png
+
+    browser.get(extension_page("panel/panel.html"))
+    wait_until(lambda: browser.execute_script("return document.readyState") == "complete", "the panel")
+    data = base64.b64encode(png(4, 4, (0, 128, 255))).decode()
+    outcome = browser.execute_async_script(
+        "(async () => { " + MEDIA + " })().catch((e) => arguments[1]({error: String(e)}));", data
+    )
+    assert "error" not in outcome, outcome
+    assert outcome["ran"] == []
+    assert outcome["images"] == [{"src": "data:image/png;base64," + data[:18], "loaded": True}], (
+        "only the PNG"
+    )
+    assert "img-src" in outcome["violations"], "the outside image was refused"
+    links = outcome["links"]
+    assert links[0][1:] == ["blob", "image.png"] and links[0][0].startswith("Download (image/png")
+    assert links[1][0].startswith("Download the image (image/svg+xml") and links[1][1] == "blob"
+    assert links[2][0].startswith('Download the image (image/png" onerror="x') and links[2][1] == "blob", (
+        "a type that is not a plain raster type is a download, its words shown as text"
+    )
+    assert links[3][0].startswith("Download the sound (audio/wav") and links[3][2] == "sound.wav"
+    assert links[4][0].startswith("Download file:///tmp/../report.pdf") and links[4][2] == "report.pdf"
+    assert links[5] == ["good link", "https", None] and len(links) == 6
+    assert outcome["trees"] == ["image {3}", "resource_link {3}"], "the unusable ones as data"
 
 
 FRAMER = """<!doctype html><html><head><title>A page that wants the chat</title></head><body><p>Hello</p></body></html>"""

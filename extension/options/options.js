@@ -2,7 +2,7 @@
 // Every change is a host request; the host stores it (secrets in the keychain) and the list refreshes.
 
 import { BridgeClient } from "../shared/bridge-client.js";
-import { configGet, llmConfigure, revokeAlwaysAllow, serverFromEditor, serverRemove, sqliteSettings } from "../shared/host-requests.js";
+import { configGet, llmConfigure, llmModels, revokeAlwaysAllow, serverFromEditor, serverRemove, sqliteSettings } from "../shared/host-requests.js";
 
 const client = new BridgeClient();
 const editor = document.getElementById("editor");
@@ -36,8 +36,92 @@ async function refresh() {
   const llm = document.getElementById("llm");
   llm.base_url.value = config.llm.base_url;
   llm.model.value = config.llm.model;
+  llm.context_length.value = config.llm.context_lengths?.[config.llm.model] ?? "";
+  llm.summarize.checked = Boolean(config.llm.summarize);
+  llm.system_prompt.value = config.llm.system_prompt ?? config.llm.default_system_prompt ?? "";
   document.getElementById("llm-status").textContent = config.llm.has_api_key ? "An API key is stored." : "No API key stored.";
+  loadModels();
 }
+
+// --- the model picker: the endpoint's model list, searchable, tool-capable models unless asked for all --------
+
+let models = [];
+let defaultModel = null;
+
+/** "$0.15" per million tokens, "free", or "—" when the endpoint does not say. */
+function perMillion(price) {
+  if (price === null || price === undefined) return "—";
+  if (price === 0) return "free";
+  const value = price * 1_000_000;
+  return `$${value < 1 ? value.toFixed(3) : value.toFixed(2)}`;
+}
+
+function contextWords(size) {
+  if (!size) return "—";
+  return size >= 1000 ? `${Math.round(size / 1000).toLocaleString("en-US")}K` : String(size);
+}
+
+async function loadModels(fresh = false) {
+  const llm = document.getElementById("llm");
+  const status = document.getElementById("models-status");
+  status.textContent = "Asking the endpoint for its models…";
+  const reply = await client.request(...llmModels({ baseUrl: llm.base_url.value, fresh }), 20_000);
+  if (!reply.ok) {
+    models = [];
+    status.textContent = reply.error.message;
+  } else {
+    models = reply.result.models;
+    defaultModel = reply.result.default_model;
+    status.textContent = reply.result.error ? `No model list: ${reply.result.error}. Type the model's name above.` : "";
+    if (!llm.model.value && defaultModel) llm.model.value = defaultModel;
+  }
+  showModels();
+}
+
+function showModels() {
+  const llm = document.getElementById("llm");
+  const words = document.getElementById("model-search").value.trim().toLowerCase();
+  const all = document.getElementById("all-models").checked;
+  const shown = models.filter(
+    (m) => (all || m.tools !== false) && (!words || m.id.toLowerCase().includes(words) || m.name.toLowerCase().includes(words)),
+  );
+  const rows = shown.slice(0, 300).map((model) => {
+    const tr = document.createElement("tr");
+    tr.dataset.model = model.id;
+    tr.classList.toggle("chosen", model.id === llm.model.value);
+    const name = document.createElement("td");
+    name.append(model.name);
+    if (model.name !== model.id) name.append(document.createElement("br"), Object.assign(document.createElement("span"), { className: "id", textContent: model.id }));
+    if (model.id === defaultModel) name.append(" (default)");
+    if (model.tools === null) name.title = "The endpoint does not say whether this model can use tools.";
+    const context = Object.assign(document.createElement("td"), { textContent: contextWords(model.context_length) });
+    const price = Object.assign(document.createElement("td"), {
+      textContent: model.prompt_price === null && model.completion_price === null ? "—" : `${perMillion(model.prompt_price)} / ${perMillion(model.completion_price)}`,
+    });
+    tr.append(name, context, price);
+    tr.addEventListener("click", () => {
+      llm.model.value = model.id;
+      llm.context_length.value = config?.llm.context_lengths?.[model.id] ?? "";
+      showModels();
+    });
+    return tr;
+  });
+  document.querySelector("#models tbody").replaceChildren(...rows);
+  const hidden = models.length - models.filter((m) => m.tools !== false).length;
+  if (models.length) {
+    document.getElementById("models-status").textContent =
+      `${shown.length} of ${models.length} models${!all && hidden ? `; ${hidden} that cannot use tools are hidden` : ""}${shown.length > 300 ? "; search to see the rest" : ""}.`;
+  }
+}
+
+document.getElementById("model-search").addEventListener("input", showModels);
+document.getElementById("all-models").addEventListener("change", showModels);
+document.getElementById("refresh-models").addEventListener("click", () => loadModels(true));
+document.getElementById("llm").base_url.addEventListener("change", () => loadModels());
+document.getElementById("llm").model.addEventListener("input", showModels);
+document.getElementById("reset-prompt").addEventListener("click", () => {
+  document.getElementById("llm").system_prompt.value = config?.llm.default_system_prompt ?? "";
+});
 
 function row(server) {
   const tr = document.createElement("tr");
@@ -155,8 +239,24 @@ document.getElementById("sqlite").addEventListener("submit", async (event) => {
 document.getElementById("llm").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const reply = await client.request(...llmConfigure({ baseUrl: form.base_url.value, model: form.model.value, apiKey: form.api_key.value }));
+  let request;
+  try {
+    request = llmConfigure({
+      baseUrl: form.base_url.value,
+      model: form.model.value,
+      apiKey: form.api_key.value,
+      systemPrompt: form.system_prompt.value,
+      defaultPrompt: config?.llm.default_system_prompt,
+      contextLength: form.context_length.value,
+      summarize: form.summarize.checked,
+    });
+  } catch (error) {
+    document.getElementById("llm-status").textContent = error.message;
+    return;
+  }
+  const reply = await client.request(...request);
   form.api_key.value = "";
+  if (reply.ok) await refresh(); // read again, with what the host stored
   document.getElementById("llm-status").textContent = reply.ok
     ? `Saved. ${reply.result.notice ?? (reply.result.has_api_key ? "An API key is stored." : "No API key stored.")}`
     : reply.error.code === "unknown_verb" ? "The host is too old for this setting; update it." : reply.error.message;

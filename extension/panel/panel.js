@@ -4,6 +4,9 @@
 // chat.new before its first message or picks from the list; it shows that conversation's events and no others.
 // Without a model configured, slash commands call tools directly. Stop ends whatever this panel has running: its
 // chat turn (chat.cancel) and its own tool calls (tool.cancel, by the id each tool.call went with).
+// Answers render as Markdown (shared/markdown.js); each turn shows what it used and the conversation's total, and a
+// divider marks where earlier turns stopped being sent to the model. The last answer can be regenerated and the
+// last message edited and sent again; conversations can be searched, renamed, exported and saved to Notion.
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
@@ -11,11 +14,17 @@ import {
   chatApprove,
   chatCancel,
   chatDelete,
+  chatEdit,
+  chatExport,
   chatHistory,
   chatList,
   chatNew,
+  chatRegenerate,
+  chatRename,
+  chatSearch,
   chatSend,
   configGet,
+  saveConversation,
   savePage,
   slashCommand,
   toolCall,
@@ -36,6 +45,8 @@ let current = null; // the assistant bubble being streamed: {node, text}
 const cards = new Map();
 let turn = false; // this panel's chat turn is running
 const calls = new Set(); // the ids of this panel's own tool.call requests in flight
+let editing = false; // the next Send replaces the last message (chat.edit)
+const search = document.getElementById("search");
 
 function el(tag, className, content) {
   const node = document.createElement(tag);
@@ -50,13 +61,84 @@ function problem(message) {
   node.textContent = message ?? "";
 }
 
-function say(role, content) {
+/** A bubble; `turn` marks the person's message that starts a chat turn (not a slash command's echo). */
+function say(role, content, { turn: startsTurn = false } = {}) {
   const node = el("div", `msg ${role}`);
   if (role === "assistant") renderMarkdown(node, content);
   else node.textContent = content;
+  if (startsTurn) node.dataset.turn = "true";
   log.append(node);
   log.scrollTop = log.scrollHeight;
   return node;
+}
+
+const number = (n) => Number(n ?? 0).toLocaleString("en-US");
+
+function money(cost) {
+  if (cost === null || cost === undefined) return "";
+  if (cost === 0) return "$0";
+  return cost < 0.01 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`;
+}
+
+/** "1,234 in · 56 out · $0.0012": tokens to and from the model, and the cost when the prices are known. */
+function usageWords(usage, estimated = false) {
+  const cost = money(usage.cost);
+  return `${estimated ? "≈ " : ""}${number(usage.prompt_tokens)} in · ${number(usage.completion_tokens)} out${cost ? ` · ${cost}` : ""}`;
+}
+
+function showTotal(usage) {
+  const node = document.getElementById("usage");
+  node.textContent = usage && (usage.prompt_tokens || usage.completion_tokens) ? `This chat: ${usageWords(usage)}` : "";
+}
+
+/** The divider before the first turn the model was still sent whole (chat.context's left_out_turns). */
+function markLeftOut(context) {
+  log.querySelectorAll(".left-out").forEach((node) => node.remove());
+  const count = context?.left_out_turns ?? 0;
+  if (!count) return;
+  const first = log.querySelectorAll(".msg.user[data-turn]")[count];
+  if (!first) return;
+  const words = context.summarized
+    ? `The ${count} earlier turn${count === 1 ? " reaches" : "s reach"} the model only as a summary`
+    : `The ${count} earlier turn${count === 1 ? " is" : "s are"} no longer sent to the model (its context is ${number(context.context_length)} tokens)`;
+  first.before(el("div", "left-out", words));
+}
+
+/** The last turn's own buttons: answer it again, or change the message and send it again. */
+function showTurnActions() {
+  log.querySelectorAll(".turn-actions").forEach((node) => node.remove());
+  const starts = log.querySelectorAll(".msg.user[data-turn]");
+  if (!conversationId || turn || !starts.length) return;
+  const row = el("div", "turn-actions");
+  const regenerate = el("button", "regenerate", "Regenerate");
+  regenerate.type = "button";
+  regenerate.title = "Answer the last message again";
+  regenerate.addEventListener("click", () => {
+    dropAfter(starts[starts.length - 1]);
+    runTurn(chatRegenerate(conversationId));
+  });
+  const edit = el("button", "edit", "Edit last message");
+  edit.type = "button";
+  edit.addEventListener("click", () => {
+    editing = true;
+    text.value = starts[starts.length - 1].textContent;
+    document.getElementById("send").textContent = "Resend";
+    text.focus();
+  });
+  row.append(regenerate, edit);
+  log.append(row);
+}
+
+/** Take everything after `node` off the log (and its tool cards out of the map): it is about to be replaced. */
+function dropAfter(node) {
+  while (node.nextSibling) node.nextSibling.remove();
+  for (const [id, card] of cards) if (!card.isConnected) cards.delete(id);
+  current = null;
+}
+
+function stopEditing() {
+  editing = false;
+  document.getElementById("send").textContent = "Send";
 }
 
 function toolCard(event) {
@@ -109,6 +191,11 @@ function onEvent(event) {
     log.scrollTop = log.scrollHeight;
   } else if (event.type === "chat.tool") {
     toolCard(event);
+  } else if (event.type === "chat.usage") {
+    log.append(el("div", "turn-usage", usageWords(event.turn, event.estimated)));
+    showTotal(event.conversation);
+  } else if (event.type === "chat.context") {
+    markLeftOut(event);
   } else if (event.type === "chat.error") {
     problem(event.message);
   }
@@ -131,15 +218,18 @@ async function loadConfig() {
 }
 
 async function loadConversations() {
-  const reply = await client.request(...chatList());
+  const query = search.value.trim();
+  const reply = await client.request(...(query ? chatSearch(query) : chatList()));
   if (!reply.ok) return;
-  conversations.replaceChildren(el("option", "", "New conversation"), ...reply.result.conversations.map((c) => {
-    const option = el("option", "", c.title);
+  const found = reply.result.conversations;
+  const first = query ? `${found.length} matching conversation${found.length === 1 ? "" : "s"}` : "New conversation";
+  conversations.replaceChildren(el("option", "", first), ...found.map((c) => {
+    const option = el("option", "", query ? `${c.title} — ${c.snippet}` : c.title);
     option.value = c.id;
     return option;
   }));
   conversations.firstChild.value = "";
-  if (conversationId) conversations.value = conversationId;
+  if (conversationId && found.some((c) => c.id === conversationId)) conversations.value = conversationId;
 }
 
 /** Bind the panel to a conversation (or to none, until the next message starts one). */
@@ -156,13 +246,18 @@ async function openConversation(id) {
   log.replaceChildren();
   cards.clear();
   current = null;
+  stopEditing();
+  showTotal(null);
   if (!id) return;
   const reply = await client.request(...chatHistory(id));
   if (!reply.ok) return problem(reply.error.message);
   for (const message of reply.result.messages) {
-    if (message.role === "user") say("user", message.display ?? message.content);
+    if (message.role === "user" && !message.synthetic) say("user", message.display ?? message.content, { turn: true });
     else if (message.role === "assistant" && message.content) say("assistant", message.content);
   }
+  showTotal(reply.result.usage);
+  markLeftOut(reply.result.context);
+  showTurnActions();
 }
 
 /** The panel's tab as context ({url, title, selection, text}), or null after saying why it cannot be read. */
@@ -217,18 +312,36 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
       return;
     }
   }
+  if (editing && conversationId) {
+    // The last message, changed: it and everything after it are replaced by the new turn.
+    const starts = log.querySelectorAll(".msg.user[data-turn]");
+    const last = starts[starts.length - 1];
+    if (last) {
+      dropAfter(last);
+      last.remove();
+    }
+    stopEditing();
+    say("user", question, { turn: true });
+    return runTurn(chatEdit(conversationId, question, context));
+  }
   if (!conversationId) {
     // Start the conversation first, so every event of its first turn already carries an id this panel knows.
     const started = await client.request(...chatNew());
     if (!started.ok) return problem(started.error.message);
     bind(started.result.conversation_id);
   }
-  say("user", question);
+  say("user", question, { turn: true });
+  return runTurn(chatSend(question, conversationId, context));
+});
+
+/** Run a turn of this panel's conversation (chat.send, chat.regenerate or chat.edit) to its end. */
+async function runTurn(request) {
   current = null;
   turn = true;
   showRunning();
+  showTurnActions();
   const asked = conversationId;
-  const sent = client.request(...chatSend(question, asked, context), 10 * 60_000);
+  const sent = client.request(...request, 10 * 60_000);
   loadConversations(); // asked after the send, so the list already has this conversation under its first line
   const reply = await sent;
   turn = false;
@@ -237,9 +350,10 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
     // (The person may have switched to another conversation meanwhile: then this answer is not for this log.)
     if (reply.ok && !current && reply.result.text) say("assistant", reply.result.text);
     if (!reply.ok) problem(reply.error.message);
+    showTurnActions();
   }
   loadConversations();
-});
+}
 
 /** Stop shows while this panel runs anything; Send waits for its turn to end (the host refuses a second one). */
 function showRunning() {
@@ -251,6 +365,9 @@ text.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) {
     event.preventDefault();
     document.getElementById("ask").requestSubmit();
+  } else if (event.key === "Escape" && editing) {
+    stopEditing();
+    text.value = "";
   }
 });
 document.getElementById("stop").addEventListener("click", () => {
@@ -258,6 +375,62 @@ document.getElementById("stop").addEventListener("click", () => {
   if (turn && conversationId) client.request(...chatCancel(conversationId));
 });
 conversations.addEventListener("change", () => openConversation(conversations.value));
+let searching = null;
+search.addEventListener("input", () => {
+  clearTimeout(searching);
+  searching = setTimeout(loadConversations, 250);
+});
+
+/** The conversation's id, or null after saying that there is none yet. */
+function needConversation() {
+  if (!conversationId) problem("Start or pick a conversation first.");
+  return conversationId;
+}
+
+document.getElementById("rename").addEventListener("click", () => {
+  if (!needConversation()) return;
+  const form = document.getElementById("rename-form");
+  form.hidden = !form.hidden;
+  form.title.value = conversations.selectedOptions[0]?.textContent.split(" — ")[0] ?? "";
+  form.title.focus();
+});
+document.getElementById("rename-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const reply = await client.request(...chatRename(conversationId, form.title.value));
+  if (!reply.ok) return problem(reply.error.message);
+  form.hidden = true;
+  loadConversations();
+});
+document.getElementById("export").addEventListener("click", async () => {
+  if (!needConversation()) return;
+  const reply = await client.request(...chatExport(conversationId));
+  if (!reply.ok) return problem(reply.error.message);
+  const link = el("a");
+  link.href = URL.createObjectURL(new Blob([reply.result.markdown], { type: "text/markdown" }));
+  link.download = `${reply.result.title.replace(/[^\w -]+/g, "").trim().slice(0, 80) || "conversation"}.md`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+});
+document.getElementById("save-chat").addEventListener("click", () => {
+  if (!needConversation()) return;
+  const form = document.getElementById("save-chat-form");
+  form.hidden = !form.hidden;
+});
+document.getElementById("save-chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const exported = await client.request(...chatExport(conversationId));
+  if (!exported.ok) return problem(exported.error.message);
+  let call;
+  try {
+    call = saveConversation(exported.result, form.parent.value, form.kind.value, form.title_property.value);
+  } catch (error) {
+    return problem(error.message);
+  }
+  form.hidden = true;
+  await runTool(call);
+});
 document.getElementById("delete").addEventListener("click", async () => {
   if (!conversationId) return;
   await client.request(...chatDelete(conversationId));

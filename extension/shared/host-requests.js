@@ -45,9 +45,32 @@ export const sqliteSettings = (server, { dbPath, allowWrites }) =>
 export const revokeAlwaysAllow = (server, tool) =>
   serverUpdate(server.id, { always_allow: (server.always_allow ?? []).filter((t) => t !== tool) });
 
-/** The chat model: endpoint and model; the key only when one was typed (absent keeps the stored one). */
-export const llmConfigure = ({ baseUrl, model, apiKey }) =>
-  ["llm.configure", { base_url: baseUrl.trim(), model: model.trim(), ...(apiKey ? { api_key: apiKey } : {}) }];
+/**
+ * The chat model: endpoint and model; the key only when one was typed (absent keeps the stored one). The chat
+ * settings go only when given: `systemPrompt` null (or the default's own text, `defaultPrompt`) puts the default
+ * back; `contextLength` null forgets the model's setting; `summarize` true or false.
+ */
+export function llmConfigure({ baseUrl, model, apiKey, systemPrompt, defaultPrompt, contextLength, summarize }) {
+  const fields = { base_url: baseUrl.trim(), model: model.trim() };
+  if (apiKey) fields.api_key = apiKey;
+  if (systemPrompt !== undefined) {
+    const own = systemPrompt === null ? "" : systemPrompt.trim();
+    fields.system_prompt = own && own !== (defaultPrompt ?? "").trim() ? systemPrompt : null;
+  }
+  if (contextLength !== undefined) {
+    const size = contextLength === null || String(contextLength).trim() === "" ? null : Number(String(contextLength).replace(/[\s,_]/g, ""));
+    if (size !== null && (!Number.isInteger(size) || size < 512 || size > 10_000_000)) {
+      throw new Error("the context length is a number of tokens between 512 and 10,000,000");
+    }
+    fields.context_length = size;
+  }
+  if (summarize !== undefined) fields.summarize = Boolean(summarize);
+  return ["llm.configure", fields];
+}
+
+/** The endpoint's models (the configured endpoint's unless `baseUrl` names another); `fresh` asks it again. */
+export const llmModels = ({ baseUrl, fresh } = {}) =>
+  ["llm.models", { ...(baseUrl ? { base_url: baseUrl.trim() } : {}), ...(fresh ? { fresh: true } : {}) }];
 
 // --- tools and servers' questions -----------------------------------------------------------------------------
 
@@ -69,6 +92,13 @@ export const chatApprove = (conversationId, callId, approve, always = false) =>
 export const chatList = () => ["chat.list", {}];
 export const chatHistory = (conversationId) => ["chat.history", { conversation_id: conversationId }];
 export const chatDelete = (conversationId) => ["chat.delete", { conversation_id: conversationId }];
+export const chatRename = (conversationId, title) => ["chat.rename", { conversation_id: conversationId, title: title.trim() }];
+export const chatSearch = (query) => ["chat.search", { query: query.trim() }];
+export const chatExport = (conversationId) => ["chat.export", { conversation_id: conversationId }];
+export const chatRegenerate = (conversationId) => ["chat.regenerate", { conversation_id: conversationId }];
+/** Change the last message and answer it anew; the page it first went with goes again unless `context` is given. */
+export const chatEdit = (conversationId, text, context) =>
+  ["chat.edit", { conversation_id: conversationId, text, ...(context ? { context } : {}) }];
 
 /**
  * A slash command typed in the chat, for when no model is set up: `/search words`, `/sql SELECT …`,
@@ -91,6 +121,24 @@ export function slashCommand(command) {
     return { server: match[1], tool: match[2], arguments: args };
   }
   throw new Error(`unknown command /${verb ?? ""}; try /search, /sql or /tool`);
+}
+
+/**
+ * "Save conversation to Notion": the conversation's Markdown (from chat.export) as a new page under a page, or as a
+ * row of a database (`parentKind` "page" or "database"; a database row's title goes in `titleProperty`).
+ */
+export function saveConversation({ title, markdown }, parentId, parentKind = "page", titleProperty = "Name") {
+  const id = parentId.trim();
+  if (!id) throw new Error("name the page or database to save the conversation under");
+  const database = parentKind === "database";
+  return {
+    server: "notion",
+    tool: "notion-create-pages",
+    arguments: {
+      parent: database ? { database_id: id } : { page_id: id },
+      pages: [{ properties: { [database ? titleProperty.trim() || "Name" : "title"]: title }, content: markdown }],
+    },
+  };
 }
 
 /** "Save page to Notion": the page ({url, title, selection, text}) as a new row of a database, its source first. */

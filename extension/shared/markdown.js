@@ -1,118 +1,131 @@
-// Markdown from a model or a tool, rendered without ever handing HTML to the browser.
+// Markdown from a model, rendered as safe DOM: tables, nested lists, code blocks with a copy button, quotes, links.
 //
-// parse() turns text into a small tree of allowed elements and plain strings; toDom() builds it with
-// createElement and text nodes. Raw HTML in the input is just text, and links keep only http(s) and mailto
-// targets, so nothing a server or a model writes can run script or load content in an extension page.
+// Two well-kept libraries do it, vendored as pinned ES modules (extension/vendor/README.md): marked turns the text
+// into HTML, and DOMPurify keeps only the elements and attributes listed here, and only http(s) and mailto links,
+// before anything reaches the page; what it returns is a DOM fragment, never an HTML string handed to the page.
+// Two rules come before both: raw HTML in the text stays text (marked's html tokens are escaped), and a model's
+// text shows no images (an image becomes its description, linked when its address is http(s)), so nothing a model
+// or a server writes can load content or run script in an extension page.
 
-const SAFE_LINK = /^(https?:|mailto:)/i;
+import { Marked } from "../vendor/marked/marked.esm.js";
+import DOMPurify from "../vendor/dompurify/purify.es.js";
 
-/** Inline spans: `code`, **bold**, *italic* / _italic_, [text](url). Returns an array of nodes. */
-export function inline(text) {
-  const out = [];
-  let rest = text;
-  const patterns = [
-    { re: /`([^`]+)`/, make: (m) => ({ tag: "code", children: [m[1]] }) },
-    { re: /\*\*([^*]+)\*\*/, make: (m) => ({ tag: "strong", children: inline(m[1]) }) },
-    { re: /(?:\*([^*\s][^*]*)\*|_([^_\s][^_]*)_)/, make: (m) => ({ tag: "em", children: inline(m[1] ?? m[2]) }) },
-    {
-      re: /\[([^\]]+)\]\(([^)\s]+)\)/,
-      make: (m) =>
-        SAFE_LINK.test(m[2])
-          ? { tag: "a", attrs: { href: m[2], target: "_blank", rel: "noopener noreferrer" }, children: inline(m[1]) }
-          : { tag: "span", children: [`${m[1]} (${m[2]})`] },
+const SAFE_LINK = /^(?:https?:|mailto:)/i;
+
+export const ALLOWED_TAGS = [
+  "p", "h3", "h4", "h5", "h6", "pre", "code", "ul", "ol", "li", "blockquote", "strong", "em", "del", "a", "span",
+  "table", "thead", "tbody", "tr", "th", "td", "hr", "br",
+]; // prettier-ignore
+export const ALLOWED_ATTRIBUTES = ["href", "title", "start", "align", "class"];
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escape = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
+const marked = new Marked({
+  gfm: true,
+  breaks: false,
+  renderer: {
+    // Raw HTML a model writes is shown as the text it is.
+    html({ text }) {
+      return escape(text);
     },
-  ];
-  while (rest) {
-    let best = null;
-    for (const pattern of patterns) {
-      const match = pattern.re.exec(rest);
-      if (match && (best === null || match.index < best.match.index)) best = { match, pattern };
-    }
-    if (!best) {
-      out.push(rest);
-      break;
-    }
-    if (best.match.index > 0) out.push(rest.slice(0, best.match.index));
-    out.push(best.pattern.make(best.match));
-    rest = rest.slice(best.match.index + best.match[0].length);
-  }
-  return out;
+    // Only web and mail links; any other address is shown as text beside its words.
+    link({ href, title, tokens }) {
+      const words = this.parser.parseInline(tokens);
+      let url;
+      try {
+        url = encodeURI(href ?? "").replace(/%25/g, "%");
+      } catch {
+        return words;
+      }
+      if (!SAFE_LINK.test(url)) return `${words} (${escape(href)})`;
+      return `<a href="${escape(url)}"${title ? ` title="${escape(title)}"` : ""}>${words}</a>`;
+    },
+    // No images from model text: their description instead, linked when the address is a web address.
+    image({ href, text }) {
+      const words = `[image: ${text || "no description"}]`;
+      return SAFE_LINK.test(href ?? "") ? `<a href="${escape(href)}">${escape(words)}</a>` : escape(words);
+    },
+    // The panel's own title is the page's heading: a model's # is a third-level heading there.
+    heading({ tokens, depth }) {
+      const level = Math.min(depth + 2, 6);
+      return `<h${level}>${this.parser.parseInline(tokens)}</h${level}>\n`;
+    },
+    // Task lists read as text: no form controls from model text.
+    checkbox({ checked }) {
+      return checked ? "☑ " : "☐ ";
+    },
+  },
+});
+
+/** The HTML marked makes of `markdown`, before sanitising (pure: the node tests check it). */
+export function toHtml(markdown) {
+  return marked.parse(String(markdown ?? ""), { async: false });
 }
 
-/** Block structure: headings, fenced code, lists, quotes, paragraphs. */
-export function parse(markdown) {
-  const lines = String(markdown ?? "").replace(/\r\n?/g, "\n").split("\n");
-  const blocks = [];
-  let paragraph = [];
-  const flush = () => {
-    if (paragraph.length) blocks.push({ tag: "p", children: inline(paragraph.join(" ")) });
-    paragraph = [];
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (/^```/.test(line)) {
-      flush();
-      const code = [];
-      for (i += 1; i < lines.length && !/^```/.test(lines[i]); i++) code.push(lines[i]);
-      blocks.push({ tag: "pre", children: [{ tag: "code", children: [code.join("\n")] }] });
-      continue;
+let purifier = null;
+
+/** DOMPurify, set up once: links open in a new tab with no opener, and classes only name a code's language. */
+function purify() {
+  if (purifier) return purifier;
+  purifier = DOMPurify;
+  purifier.addHook("afterSanitizeAttributes", (node) => {
+    if (node.tagName === "A") {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer");
     }
-    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
-    if (heading) {
-      flush();
-      blocks.push({ tag: `h${Math.min(heading[1].length + 2, 6)}`, children: inline(heading[2]) });
-      continue;
+    if (node.hasAttribute?.("class")) {
+      const language = node.tagName === "CODE" ? /^language-[\w+-]{1,40}$/.exec(node.getAttribute("class")) : null;
+      if (language) node.setAttribute("class", language[0]);
+      else node.removeAttribute("class");
     }
-    const item = /^\s*(?:[-*+]|(\d+)[.)])\s+(.*)$/.exec(line);
-    if (item) {
-      flush();
-      const tag = item[1] ? "ol" : "ul";
-      const last = blocks[blocks.length - 1];
-      const li = { tag: "li", children: inline(item[2]) };
-      if (last && last.tag === tag && last.open) last.children.push(li);
-      else blocks.push({ tag, open: true, children: [li] });
-      continue;
-    }
-    const quote = /^>\s?(.*)$/.exec(line);
-    if (quote) {
-      flush();
-      blocks.push({ tag: "blockquote", children: inline(quote[1]) });
-      continue;
-    }
-    if (!line.trim()) {
-      flush();
-      for (const block of blocks) delete block.open;
-      continue;
-    }
-    paragraph.push(line.trim());
-  }
-  flush();
-  for (const block of blocks) delete block.open;
-  return blocks;
+  });
+  return purifier;
 }
 
-export const ALLOWED_TAGS = new Set(["p", "h3", "h4", "h5", "h6", "pre", "code", "ul", "ol", "li", "blockquote", "strong", "em", "a", "span"]);
-
-/** Build DOM nodes for a parsed tree; only allowed tags and attributes, strings as text nodes. */
-export function toDom(nodes, doc = document) {
-  const fragment = doc.createDocumentFragment();
-  for (const node of nodes) {
-    if (typeof node === "string") {
-      fragment.append(doc.createTextNode(node));
-      continue;
-    }
-    if (!ALLOWED_TAGS.has(node.tag)) continue;
-    const element = doc.createElement(node.tag);
-    for (const [name, value] of Object.entries(node.attrs ?? {})) {
-      if (name === "href" && !SAFE_LINK.test(value)) continue;
-      if (["href", "target", "rel"].includes(name)) element.setAttribute(name, value);
-    }
-    element.append(toDom(node.children ?? [], doc));
-    fragment.append(element);
+/** A sanitised DOM fragment of `markdown`, in `doc`; with no DOM to sanitise in, the text itself. */
+export function toFragment(markdown, doc = document) {
+  const dompurify = purify();
+  if (!dompurify.isSupported) {
+    // DOMPurify hands back its input when it cannot work: never let that reach the page as markup.
+    const fragment = doc.createDocumentFragment();
+    fragment.append(doc.createTextNode(String(markdown ?? "")));
+    return fragment;
   }
+  const fragment = dompurify.sanitize(toHtml(markdown), {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR: ALLOWED_ATTRIBUTES,
+    ALLOWED_URI_REGEXP: SAFE_LINK,
+    ALLOW_DATA_ATTR: false,
+    ALLOW_ARIA_ATTR: false,
+    RETURN_DOM_FRAGMENT: true,
+  });
+  for (const pre of fragment.querySelectorAll("pre")) addCopyButton(pre, doc);
   return fragment;
 }
 
+/** A code block gets a Copy button that copies its text. */
+function addCopyButton(pre, doc) {
+  const block = doc.createElement("div");
+  block.className = "codeblock";
+  const button = doc.createElement("button");
+  button.type = "button";
+  button.className = "copy";
+  button.textContent = "Copy";
+  button.title = "Copy the code";
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(pre.textContent);
+      button.textContent = "Copied";
+    } catch {
+      button.textContent = "Copy failed";
+    }
+    setTimeout(() => (button.textContent = "Copy"), 1500);
+  });
+  pre.replaceWith(block);
+  block.append(button, pre);
+}
+
 export function renderMarkdown(container, markdown) {
-  container.replaceChildren(toDom(parse(markdown)));
+  container.replaceChildren(toFragment(markdown, container.ownerDocument));
 }

@@ -1,5 +1,7 @@
-// Renders an MCP CallToolResult readably: text blocks, a table for lists of rows, a collapsible JSON tree.
-// Everything from a server goes in as text nodes: no server-supplied HTML reaches the DOM.
+// Renders an MCP CallToolResult readably: text blocks, images, downloads for sounds and files, a table for lists of
+// rows, a collapsible JSON tree. Everything from a server goes in as text nodes: no server-supplied HTML reaches the
+// DOM. An image is shown only from its own base64 data, as a data: URL of a raster type (the pages' policy allows
+// images from data: URLs and the extension itself, nothing else); sounds and files are offered as downloads.
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -48,6 +50,61 @@ export function jsonTree(value, name = "result") {
   return details;
 }
 
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function bytesOf(base64) {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function sizeWords(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+/** A link that saves `base64` as a file: a blob: URL made here, from the data, never an address from the server. */
+function download(base64, mime, name, label) {
+  const bytes = bytesOf(base64);
+  const link = el("a", "download", `${label} (${mime}, ${sizeWords(bytes.length)})`);
+  link.href = URL.createObjectURL(new Blob([bytes], { type: mime }));
+  link.download = name;
+  return link;
+}
+
+function fileName(uri, fallback) {
+  const last = String(uri ?? "").split(/[/\\?#]/).filter(Boolean).pop();
+  return (last ?? "").replace(/[^\w.-]+/g, "_").slice(0, 100) || fallback;
+}
+
+/** One content block that is not text: an image, a sound, a file or a link; null when it has no usable data. */
+function media(block) {
+  const mime = String(block.mimeType ?? block.resource?.mimeType ?? "application/octet-stream");
+  const data = typeof block.data === "string" ? block.data : typeof block.resource?.blob === "string" ? block.resource.blob : null;
+  if (data !== null && !BASE64.test(data)) return null;
+  if (block.type === "image" && data !== null) {
+    if (!IMAGE_TYPES.has(mime)) return download(data, mime, "image", "Download the image");
+    const figure = el("figure", "media");
+    const image = el("img");
+    image.alt = `An image from the tool (${mime})`;
+    image.src = `data:${mime};base64,${data}`;
+    figure.append(image, download(data, mime, `image.${mime.split("/")[1]}`, "Download"));
+    return figure;
+  }
+  if (block.type === "audio" && data !== null) return download(data, mime, `sound.${mime.split("/")[1] ?? "bin"}`, "Download the sound");
+  if (block.type === "resource" && data !== null) return download(data, mime, fileName(block.resource.uri, "file"), `Download ${block.resource.uri ?? "the file"}`);
+  if (block.type === "resource" && typeof block.resource?.text === "string") return el("pre", "text", block.resource.text);
+  if (block.type === "resource_link" && /^https?:/i.test(block.uri ?? "")) {
+    const link = el("a", "", block.name || block.uri);
+    link.href = block.uri;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    return link;
+  }
+  return null;
+}
+
 /** Fill ``container`` with the rendering of ``result``; returns the text a Copy button should copy. */
 export function renderResult(container, result) {
   container.replaceChildren();
@@ -58,7 +115,7 @@ export function renderResult(container, result) {
       texts.push(block.text);
       container.append(el("pre", "text", block.text));
     } else {
-      container.append(jsonTree(block, block.type));
+      container.append(media(block) ?? jsonTree(block, block.type));
     }
   }
   const rows = rowsOf(result.structuredContent);

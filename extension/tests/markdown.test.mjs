@@ -1,37 +1,51 @@
+// The Markdown renderer's first stage (marked, with the extension's rules) in node. The second, DOMPurify, needs a
+// DOM; tests/test_extension_security.py runs the whole renderer in Chromium on the hostile-payload corpus, and
+// tests/test_chat_rich_e2e.py checks tables, nested lists and the copy button as elements in the panel.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ALLOWED_TAGS, parse } from "../shared/markdown.js";
+import { ALLOWED_ATTRIBUTES, ALLOWED_TAGS, toHtml } from "../shared/markdown.js";
 
-function walk(nodes, visit) {
-  for (const node of nodes) {
-    visit(node);
-    if (typeof node !== "string") walk(node.children ?? [], visit);
+/** Every tag and attribute name in the HTML (the text between tags is escaped, so `<` there is `&lt;`). */
+function markup(html) {
+  const tags = [];
+  const attributes = [];
+  for (const [, name, rest] of html.matchAll(/<\/?([a-zA-Z][\w-]*)([^>]*)>/g)) {
+    tags.push(name.toLowerCase());
+    for (const [, attribute] of rest.matchAll(/\s([^\s=>]+)(?:="[^"]*")?/g)) attributes.push(attribute.toLowerCase());
   }
+  return { tags, attributes, hrefs: [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]) };
 }
 
-function text(nodes) {
-  let out = "";
-  walk(nodes, (node) => {
-    if (typeof node === "string") out += node;
-  });
-  return out;
-}
-
-test("common Markdown becomes the expected structure", () => {
-  const tree = parse("# Title\n\nSome **bold** and *em* and `code`.\n\n- one\n- two\n\n1. first\n\n> quoted\n\n```\nx < y\n```");
-  assert.deepEqual(tree.map((b) => b.tag), ["h3", "p", "ul", "ol", "blockquote", "pre"]);
-  assert.deepEqual(tree[1].children.map((c) => (typeof c === "string" ? c : c.tag)), ["Some ", "strong", " and ", "em", " and ", "code", "."]);
-  assert.equal(tree[2].children.length, 2);
-  assert.equal(text([tree[5]]), "x < y");
+test("tables, nested lists, code, quotes and headings become their elements", () => {
+  const html = toHtml("# Title\n\n| Team | Users |\n|:--|--:|\n| Platform | **120** |\n\n- one\n  - nested\n    1. deep\n- two\n\n> quoted\n\n```js\nx < y\n```");
+  const { tags } = markup(html);
+  for (const tag of ["h3", "table", "thead", "tbody", "tr", "th", "td", "strong", "ul", "ol", "li", "blockquote", "pre", "code"]) {
+    assert.ok(tags.includes(tag), `<${tag}> in ${html}`);
+  }
+  assert.match(html, /<li>one<ul>\s*<li>nested<ol>\s*<li>deep<\/li>/, "the lists nest");
+  assert.match(html, /<th align="right">Users<\/th>/);
+  assert.match(html, /<code class="language-js">x &lt; y\n<\/code>/);
 });
 
-test("links keep only http(s) and mailto targets", () => {
-  const [p] = parse("[site](https://example.com) [bad](javascript:alert(1)) [data](data:text/html,<b>)");
-  const links = p.children.filter((c) => c.tag === "a");
-  assert.equal(links.length, 1);
-  assert.equal(links[0].attrs.href, "https://example.com");
-  assert.equal(links[0].attrs.rel, "noopener noreferrer");
+test("links keep their closing parentheses, and only web and mail addresses become links", () => {
+  const html = toHtml("[wiki](https://en.wikipedia.org/wiki/Foo_(bar)) [mail](mailto:a@example.com) [bad](javascript:alert(1)) [data](data:text/html,<b>)");
+  assert.deepEqual(markup(html).hrefs, ["https://en.wikipedia.org/wiki/Foo_(bar)", "mailto:a@example.com"]);
+  assert.match(html, /bad \(javascript:alert\(1\)\)/, "the rest is shown as text");
+});
+
+test("model text shows no images: their description, linked when it is a web address", () => {
+  const html = toHtml("![chart](https://example.com/chart.png) ![x](javascript:alert(1)) <img src=x>");
+  assert.ok(!markup(html).tags.includes("img"), html);
+  assert.match(html, /<a href="https:\/\/example.com\/chart.png">\[image: chart\]<\/a>/);
+  assert.match(html, /\[image: x\]/);
+});
+
+test("task lists read as text, not form controls", () => {
+  const html = toHtml("- [x] done\n- [ ] open");
+  assert.ok(!markup(html).tags.includes("input"));
+  assert.match(html, /☑ done/);
 });
 
 const HOSTILE = [
@@ -50,18 +64,17 @@ const HOSTILE = [
   "<style>body{display:none}</style>",
   '"><img src=x onerror=alert(1)>',
   "> <object data=x></object>",
+  "| a |\n|---|\n| <img src=x onerror=alert(1)> |",
+  "- <details open ontoggle=alert(1)>\n  - <input autofocus onfocus=alert(1)>",
+  "[a](https://ok.example \"t\" onclick=alert(1))",
+  "[a](<javascript:alert(1)>)",
 ];
 
 test("hostile payloads from tools and models never become markup", () => {
   for (const payload of HOSTILE) {
-    const tree = parse(payload);
-    walk(tree, (node) => {
-      if (typeof node === "string") return;
-      assert.ok(ALLOWED_TAGS.has(node.tag), `${payload} produced <${node.tag}>`);
-      for (const [name, value] of Object.entries(node.attrs ?? {})) {
-        assert.ok(["href", "target", "rel"].includes(name), `${payload} produced attribute ${name}`);
-        if (name === "href") assert.match(value, /^(https?:|mailto:)/i);
-      }
-    });
+    const { tags, attributes, hrefs } = markup(toHtml(payload));
+    for (const tag of tags) assert.ok(ALLOWED_TAGS.includes(tag), `${payload} produced <${tag}>`);
+    for (const attribute of attributes) assert.ok(ALLOWED_ATTRIBUTES.includes(attribute), `${payload} produced ${attribute}`);
+    for (const href of hrefs) assert.match(href, /^(https?:|mailto:)/i, payload);
   }
 });

@@ -25,8 +25,9 @@ const SCHEMA = JSON.parse(readFileSync(new URL("../../docs/protocol.schema.json"
 const EXPECTED_VERBS = [
   "hello", "ping", "status.get", "config.get", "server.add", "server.update", "server.remove", "server.enable",
   "server.connect", "server.disconnect", "auth.result", "llm.configure", "elicitation.respond", "chat.new",
-  "chat.send", "chat.cancel", "chat.approve", "chat.list", "chat.history", "chat.delete", "tools.list",
-  "tool.call", "tool.cancel",
+  "chat.send", "chat.cancel", "chat.approve", "chat.list", "chat.history", "chat.delete", "chat.rename",
+  "chat.search", "chat.export", "chat.regenerate", "chat.edit", "llm.models", "tools.list", "tool.call",
+  "tool.cancel",
 ]; // prettier-ignore
 
 /**
@@ -77,6 +78,8 @@ function everyRequest(b) {
     b.slashCommand("/tool sqlite.list_tables"),
     b.savePage(page, " d1 ", ""),
     b.savePage({ ...page, selection: "dose 18 grams", title: "" }, "d1", "Title"),
+    b.saveConversation({ title: "Geography", markdown: "# Geography" }, "p1"),
+    b.saveConversation({ title: "Geography", markdown: "# Geography" }, "d1", "database", "Name"),
     ...QUICK_ACTIONS.map((action) => ({ server: "notion", tool: action.tool, arguments: action.build({ query: "q", page: "p", data_source_id: "d", parent_id: "p", title: "t", page_id: "p", text: "t" }) })),
   ];
   return {
@@ -101,6 +104,10 @@ function everyRequest(b) {
       b.revokeAlwaysAllow(server, "read_query"),
       b.llmConfigure({ baseUrl: " https://openrouter.ai/api/v1 ", model: "openai/gpt-4o-mini ", apiKey: "" }),
       b.llmConfigure({ baseUrl: "http://127.0.0.1:11434/v1", model: "llama3", apiKey: "sk-test" }),
+      b.llmConfigure({ baseUrl: "https://openrouter.ai/api/v1", model: "z-ai/glm-4.5-air:free", systemPrompt: "Be brief. {servers}", contextLength: "131072", summarize: true }),
+      b.llmConfigure({ baseUrl: "https://openrouter.ai/api/v1", model: "z-ai/glm-4.5-air:free", systemPrompt: null, contextLength: "", summarize: false }),
+      b.llmModels(),
+      b.llmModels({ baseUrl: "http://127.0.0.1:11434/v1", fresh: true }),
       b.elicitationRespond("e1", "accept", { name: "Ada" }),
       b.elicitationRespond("e1", "decline"),
       b.elicitationRespond("e1", "cancel", undefined),
@@ -116,6 +123,12 @@ function everyRequest(b) {
       b.chatList(),
       b.chatHistory("c1"),
       b.chatDelete("c1"),
+      b.chatRename("c1", " Geography "),
+      b.chatSearch(" capital "),
+      b.chatExport("c1"),
+      b.chatRegenerate("c1"),
+      b.chatEdit("c1", "What about Spain?"),
+      b.chatEdit("c1", "What about this page?", page),
     ],
   };
 }
@@ -153,6 +166,8 @@ test("a request that drifts from the schema fails the check (the check is not va
     frame("server.add", { server: { name: "x", kind: "websocket" } }),
     frame("hello", { profile_id: "short" }),
     frame("chat.send", { text: "" }),
+    frame("llm.configure", { base_url: "https://a/v1", model: "m", context_length: 100 }),
+    frame("chat.rename", { conversation_id: "c1", title: "" }),
     { ...frame("ping", {}), id: "x".repeat(201) },
   ];
   for (const bad of wrong) assert.notDeepEqual(validate(SCHEMA.requests[bad.type], bad), [], JSON.stringify(bad));

@@ -1,18 +1,21 @@
 """chat.*: conversations with the model, which calls the tools of every connected server.
 
-One turn runs per conversation at a time; a write the model asks for waits for ``chat.approve`` from that
-conversation (host.agent.agent says which calls skip the question).
+One turn runs per conversation at a time (``chat.send``, ``chat.regenerate`` and ``chat.edit`` all start one); a
+write the model asks for waits for ``chat.approve`` from that conversation (host.agent.agent says which calls
+skip the question). Conversations can be renamed, searched and exported as Markdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
 from pydantic import Field, field_validator
 from typing_extensions import TypedDict
 
 from host.errors import BridgeError, ErrorCode
+from host.protocol.events import UsageFigures
 from host.protocol.verbs import Request, handles
 
 if TYPE_CHECKING:
@@ -75,15 +78,28 @@ async def chat_send(services: Services, request: ChatSend) -> TurnEnded:
         conversation_id = chat.history.create(first_line)
     elif not chat.history.exists(conversation_id):
         raise _unknown_conversation(conversation_id)
-    turns = services.chat.turns
-    if conversation_id in turns:
+    _no_turn_running(services, conversation_id)
+    chat.history.name(conversation_id, first_line)
+    return await _run_turn(
+        services, conversation_id, lambda: chat.turn(conversation_id, request.text, request.context)
+    )
+
+
+def _no_turn_running(services: Services, conversation_id: str) -> None:
+    if conversation_id in services.chat.turns:
         # Two turns at once would interleave their messages in one history and race for its approvals.
         raise BridgeError(
             ErrorCode.TURN_IN_PROGRESS,
             "a turn is already running in this conversation; wait for it or press Stop",
         )
-    chat.history.name(conversation_id, first_line)
-    turn = asyncio.ensure_future(chat.turn(conversation_id, request.text, request.context))
+
+
+async def _run_turn(
+    services: Services, conversation_id: str, start: Callable[[], Awaitable[str]]
+) -> TurnEnded:
+    """Run a turn as the conversation's one turn (chat.cancel finds it); its reply when it ends."""
+    turns = services.chat.turns
+    turn = asyncio.ensure_future(start())
     turns[conversation_id] = turn
     try:
         text = await turn
@@ -177,17 +193,45 @@ class ChatHistory(Request):
     conversation_id: str
 
 
+class FitToContext(TypedDict):
+    """How the conversation's last request fit the model's context (the fields of ``chat.context``)."""
+
+    context_length: int
+    prompt_tokens: int
+    left_out_turns: int
+    summarized: bool
+    shortened: int
+
+
 class History(TypedDict):
     conversation_id: str
+    title: str
     messages: list[dict[str, Any]]
+    """Stored messages in order. Besides the API's fields: ``display`` (what the person typed), ``context`` (the
+    page it went with), ``synthetic`` (a message the host added: images from a tool, for the model)."""
+    usage: UsageFigures
+    """What the conversation has used, across every turn it ran."""
+    context: FitToContext | None
+    """None before its first request."""
 
 
 @handles(ChatHistory)
 async def chat_history(services: Services, request: ChatHistory) -> History:
     history = services.chat.agent.history
-    if not history.exists(request.conversation_id):
-        raise _unknown_conversation(request.conversation_id)
-    return {"conversation_id": request.conversation_id, "messages": history.messages(request.conversation_id)}
+    conversation_id = _existing(services, request.conversation_id)
+    return {
+        "conversation_id": conversation_id,
+        "title": history.title(conversation_id),
+        "messages": history.messages(conversation_id),
+        "usage": history.usage(conversation_id),  # type: ignore[typeddict-item]
+        "context": history.context(conversation_id),  # type: ignore[typeddict-item]
+    }
+
+
+def _existing(services: Services, conversation_id: str) -> str:
+    if not services.chat.agent.history.exists(conversation_id):
+        raise _unknown_conversation(conversation_id)
+    return conversation_id
 
 
 class ChatDelete(Request):
@@ -206,3 +250,137 @@ async def chat_delete(services: Services, request: ChatDelete) -> Deleted:
     if not services.chat.agent.history.delete(request.conversation_id):
         raise _unknown_conversation(request.conversation_id)
     return {"deleted": True}
+
+
+class ChatRename(Request):
+    """Give a conversation another title."""
+
+    type: Literal["chat.rename"]
+    conversation_id: str
+    title: str = Field(min_length=1, max_length=120)
+
+    @field_validator("title")
+    @classmethod
+    def _has_words(cls, title: str) -> str:
+        if not title.strip():
+            raise ValueError("the title is empty: it holds only spaces")
+        return title.strip()
+
+
+class Renamed(TypedDict):
+    conversation_id: str
+    title: str
+
+
+@handles(ChatRename)
+async def chat_rename(services: Services, request: ChatRename) -> Renamed:
+    if not services.chat.agent.history.rename(request.conversation_id, request.title):
+        raise _unknown_conversation(request.conversation_id)
+    return {"conversation_id": request.conversation_id, "title": request.title}
+
+
+class ChatSearch(Request):
+    """Conversations whose title, or whose person's or model's words, hold the text (any case); newest first."""
+
+    type: Literal["chat.search"]
+    query: str = Field(min_length=1, max_length=200)
+
+
+class Found(Conversation):
+    snippet: str
+    """The words around the first match."""
+
+
+class SearchResult(TypedDict):
+    conversations: list[Found]
+
+
+@handles(ChatSearch)
+async def chat_search(services: Services, request: ChatSearch) -> SearchResult:
+    return {"conversations": services.chat.agent.history.search(request.query)}  # type: ignore[typeddict-item]
+
+
+class ChatExport(Request):
+    """A conversation as Markdown: the person's messages, the answers, tool calls with the start of their
+    results, and what it used."""
+
+    type: Literal["chat.export"]
+    conversation_id: str
+
+
+class Exported(TypedDict):
+    conversation_id: str
+    title: str
+    markdown: str
+
+
+@handles(ChatExport)
+async def chat_export(services: Services, request: ChatExport) -> Exported:
+    from host.agent.export import to_markdown
+
+    history = services.chat.agent.history
+    conversation_id = _existing(services, request.conversation_id)
+    title = history.title(conversation_id)
+    markdown = to_markdown(title, history.messages(conversation_id), history.usage(conversation_id))
+    return {"conversation_id": conversation_id, "title": title, "markdown": markdown}
+
+
+class ChatRegenerate(Request):
+    """Answer the last message again: the last answer (with its tool calls) is replaced by a new turn. What the
+    replaced answer cost stays in the conversation's usage."""
+
+    type: Literal["chat.regenerate"]
+    conversation_id: str
+
+
+@handles(ChatRegenerate)
+async def chat_regenerate(services: Services, request: ChatRegenerate) -> TurnEnded:
+    chat = services.chat.agent
+    conversation_id = _existing(services, request.conversation_id)
+    _no_turn_running(services, conversation_id)
+    last = _last_message_of_the_person(services, conversation_id)
+    chat.history.truncate(conversation_id, last + 1)
+    return await _run_turn(services, conversation_id, lambda: chat.run(conversation_id))
+
+
+class ChatEdit(Request):
+    """Change the person's last message and answer it anew; everything after it is replaced."""
+
+    type: Literal["chat.edit"]
+    conversation_id: str
+    text: str = Field(min_length=1, max_length=100_000)
+    """Not only whitespace."""
+    context: dict[str, Any] | None = None
+    """Absent: the page the message first went with, if any, goes with it again."""
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the message is empty: it holds only spaces or line breaks")
+        return text
+
+
+@handles(ChatEdit)
+async def chat_edit(services: Services, request: ChatEdit) -> TurnEnded:
+    from host.agent.agent import user_message
+
+    chat = services.chat.agent
+    conversation_id = _existing(services, request.conversation_id)
+    _no_turn_running(services, conversation_id)
+    last = _last_message_of_the_person(services, conversation_id)
+    previous = chat.history.messages(conversation_id)[last]
+    context = request.context if request.context is not None else previous.get("context")
+    chat.history.truncate(conversation_id, last)
+    chat.history.append(conversation_id, user_message(request.text, context))
+    return await _run_turn(services, conversation_id, lambda: chat.run(conversation_id))
+
+
+def _last_message_of_the_person(services: Services, conversation_id: str) -> int:
+    messages = services.chat.agent.history.messages(conversation_id)
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "user" and not messages[index].get("synthetic"):
+            return index
+    raise BridgeError(
+        ErrorCode.INVALID_ARGUMENTS, "conversation_id: that conversation has no message to answer again"
+    )

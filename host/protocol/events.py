@@ -123,6 +123,45 @@ class ChatDone(Outgoing, type="chat.done"):
     stopped: bool | None = None
 
 
+class UsageFigures(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+    """US dollars, from the endpoint's prices (``llm.models``); null when they are not known."""
+
+
+@dataclass(frozen=True, eq=False)
+class ChatUsage(Outgoing, type="chat.usage"):
+    """What the turn used, sent just before ``chat.done``: tokens in and out of every request the turn made,
+    and what the conversation has used so far."""
+
+    conversation_id: str
+    model: str
+    turn: UsageFigures
+    conversation: UsageFigures
+    estimated: bool
+    """The endpoint reported no usage, so the tokens are the host's own count."""
+
+
+@dataclass(frozen=True, eq=False)
+class ChatContext(Outgoing, type="chat.context"):
+    """How a request of the turn fit the model's context, sent before each request to the model."""
+
+    conversation_id: str
+    context_length: int
+    """The model's context, in tokens: from the endpoint's model list, the person's setting, or the endpoint's
+    own words after it refused a request as too long."""
+    prompt_tokens: int
+    """The request's size as the host counted it (room for the answer is kept besides)."""
+    left_out_turns: int
+    """How many of the conversation's first turns (a message of the person's and all that followed it) were not
+    sent, or were sent only as a summary."""
+    summarized: bool
+    """Those turns went as a summary written by the model."""
+    shortened: int
+    """Tool results or images that were shortened or left out of the turns that were sent."""
+
+
 @dataclass(frozen=True, eq=False)
 class ChatError(Outgoing, type="chat.error"):
     """The turn failed; the message says why."""

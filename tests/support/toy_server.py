@@ -1,4 +1,4 @@
-"""A small MCP server for the host's supervision tests: echo, slow calls, large results, a changing tool list.
+"""A small MCP server for the host's tests: echo, slow calls, large results, images, a changing tool list.
 
     python -m tests.support.toy_server stdio
     python -m tests.support.toy_server http PORT      (streamable HTTP at /mcp)
@@ -14,12 +14,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import struct
 import sys
 import time
+import zlib
 from typing import Annotated
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Image, Resolve
 from pydantic import BaseModel
 
 server = MCPServer("toy", version="1.0")
@@ -42,6 +44,61 @@ async def sleep(seconds: float) -> str:
 def big(mib: float) -> str:
     """A text result of the given size in MiB."""
     return "x" * int(mib * 1024 * 1024)
+
+
+WORDS = [
+    "the",
+    "quarterly",
+    "report",
+    "shows",
+    "revenue",
+    "grew",
+    "in",
+    "every",
+    "region",
+    "while",
+    "costs",
+    "held",
+    "steady",
+    "and",
+    "the",
+    "team",
+    "shipped",
+]
+
+
+@server.tool(annotations={"readOnlyHint": True})
+def words(kib: int) -> str:
+    """About ``kib`` KiB of ordinary words, numbered lines: a long tool result that reads like one."""
+    lines, size, n = [], 0, 0
+    while size < kib * 1024:
+        line = f"{n}: " + " ".join(WORDS[(n + i) % len(WORDS)] for i in range(12))
+        lines.append(line)
+        size += len(line) + 1
+        n += 1
+    return "\n".join(lines)
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour, made by hand (no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@server.tool(annotations={"readOnlyHint": True})
+def picture() -> Image:
+    """A 48x32 orange picture."""
+    return Image(data=png(48, 32, (255, 128, 0)), format="png")
 
 
 @server.tool()
