@@ -70,6 +70,14 @@ async def meet(group: str, count: int, wait_s: float) -> str:
 
 
 @server.tool()
+def linger(stay_s: float) -> str:
+    """Keep the process alive ``stay_s`` after its session ends (stdin closed), as a server with work of its
+    own would: only its client stopping it ends it sooner."""
+    threading.Thread(target=time.sleep, args=(stay_s,), daemon=False).start()
+    return "lingering"
+
+
+@server.tool()
 def hang_up(stay_s: float) -> str:
     """Close stdout just after answering, so the client sees the session end, but stay alive ``stay_s`` longer,
     deaf to stdin closing: the moment between a session ending and the client's cleanup lasts that long."""
