@@ -5,6 +5,9 @@
 Both sides talk to the same scripted OpenAI-compatible server on 127.0.0.1; "direct" is the openai client in
 this process, "host" is a chat.send through the real host, timed to its first chat.delta event. Prints JSON with
 medians and the overhead; the target is ≤ 20 ms.
+
+Also how long Stop takes: ``chat.cancel`` sent mid-answer to the turn's ``stopped`` reply (tests/test_chat.py
+checks that Stop abandons the model's stream; how fast it does is this figure, not an assertion).
 """
 
 from __future__ import annotations
@@ -61,12 +64,40 @@ def through_host(base_url: str, turns: int) -> list[float]:
         return times
 
 
+def stop_times(base_url: str, turns: int) -> list[float]:
+    """Milliseconds from chat.cancel, sent while the answer streams, to the turn's stopped reply."""
+    with tempfile.TemporaryDirectory() as home:
+        path = write_config(Path(home), [])
+        stored = json.loads(path.read_text())
+        stored["llm"] = {"base_url": base_url, "model": "m"}
+        path.write_text(json.dumps(stored))
+        host = HostProcess(Path(home), heartbeat_s=15)
+        host.wait_for(lambda e: e["type"] == "status")
+        times = []
+        for i in range(turns):
+            seen = len(host.frames)
+            request = host.start_request("chat.send", text=f"talk {i}")
+            while not any(f.get("type") == "chat.delta" for f in host.frames[seen:]):
+                time.sleep(0.0002)
+            conversation = next(f for f in host.frames[seen:] if f.get("type") == "chat.delta")[
+                "conversation_id"
+            ]
+            started = time.perf_counter()
+            host.result("chat.cancel", conversation_id=conversation)
+            assert host.reply(request, timeout=30)["result"]["stopped"]
+            times.append((time.perf_counter() - started) * 1000)
+        host.close()
+        return times
+
+
 def run(turns: int = 30) -> dict:
     """The figures, with the raw samples under "samples" for plotting."""
     with ScriptedLLM() as llm:
         llm.plan = [{"pieces": ["hello", " there"]} for _ in range(turns * 3 + 5)]
         direct_times = asyncio.run(direct(llm.base_url, turns))
         host_times = through_host(llm.base_url, turns)
+        llm.plan = [{"pieces": ["word "] * 200, "delay": 0.05} for _ in range(turns)]
+        stops = stop_times(llm.base_url, turns)
     direct_median, host_median = statistics.median(direct_times), statistics.median(host_times)
     return {
         "first_token_ms": {
@@ -76,7 +107,16 @@ def run(turns: int = 30) -> dict:
             "turns": turns,
             "target_overhead_ms": 20,
         },
-        "samples": {"direct_first_token_ms": direct_times, "host_first_token_ms": host_times},
+        "stop_ms": {
+            "median": round(statistics.median(stops), 2),
+            "max": round(max(stops), 2),
+            "turns": turns,
+        },
+        "samples": {
+            "direct_first_token_ms": direct_times,
+            "host_first_token_ms": host_times,
+            "stop_ms": stops,
+        },
     }
 
 

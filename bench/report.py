@@ -37,6 +37,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "concurrent_ratio": _check(conc["ratio"], 0.90, at_most=False),
         "ten_mib_result_s": _check(results["ten_mib_result"]["seconds"], 1.0),
         "chat_first_token_overhead_ms": _check(results["first_token_ms"]["overhead_median"], 20),
+        "chat_stop_median_ms": results["stop_ms"]["median"],
         "reconnect_s": {
             "remote_median": results["reconnect_s"]["remote_median"],
             "stdio_median": results["reconnect_s"]["stdio_median"],

@@ -30,6 +30,11 @@ class ScriptedLLM:
         self.plan: list[dict[str, Any]] = []
         self.routes: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str] = []
+        """The Authorization header of each request ("" when absent)."""
+        self.streams_finished = 0
+        self.streams_abandoned = 0
+        """Streams the client stopped reading before their end (a turn stopped mid-answer)."""
         self.port = free_port()
         self.first_byte_at: list[float] = []
         app = Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
@@ -56,6 +61,7 @@ class ScriptedLLM:
     async def _complete(self, request: Request) -> Any:
         body = await request.json()
         self.requests.append(body)
+        self.authorizations.append(request.headers.get("authorization", ""))
         plan = self._plan_for(body)
         step = plan.pop(0) if plan else {"text": "(no more plan)"}
         if "status" in step:
@@ -72,16 +78,24 @@ class ScriptedLLM:
                 return f"data: {json.dumps(data)}\n\n"
 
             self.first_byte_at.append(time.perf_counter())
-            yield chunk({"role": "assistant"})
-            for piece in step.get("pieces") or ([step["text"]] if step.get("text") else []):
-                yield chunk({"content": piece})
-                await asyncio.sleep(step.get("delay", 0))
-            for i, call in enumerate(step.get("tool_calls", [])):
-                call_id = call.get("id") or f"call_{len(self.requests)}_{i}"
-                yield chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
-                                             "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]})  # fmt: skip
-            yield chunk({}, "tool_calls" if step.get("tool_calls") else "stop")
-            yield "data: [DONE]\n\n"
+            finished = False
+            try:
+                yield chunk({"role": "assistant"})
+                for piece in step.get("pieces") or ([step["text"]] if step.get("text") else []):
+                    yield chunk({"content": piece})
+                    await asyncio.sleep(step.get("delay", 0))
+                for i, call in enumerate(step.get("tool_calls", [])):
+                    call_id = call.get("id") or f"call_{len(self.requests)}_{i}"
+                    yield chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
+                                                 "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]})  # fmt: skip
+                yield chunk({}, "tool_calls" if step.get("tool_calls") else "stop")
+                yield "data: [DONE]\n\n"
+                finished = True
+            finally:
+                if finished:
+                    self.streams_finished += 1
+                else:
+                    self.streams_abandoned += 1
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
