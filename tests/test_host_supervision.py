@@ -128,8 +128,10 @@ def test_a_ten_mebibyte_result_arrives_chunked_and_intact(toy_host):
 
 
 def test_a_crashed_stdio_child_is_restarted_and_calls_in_flight_get_errors(toy_host, tmp_path):
-    in_flight = toy_host.start_request("tool.call", server="toy", tool="sleep", arguments={"seconds": 30})
-    time.sleep(0.2)
+    in_flight = toy_host.start_request(
+        "tool.call", server="toy", tool="sleep", arguments={"seconds": 30, "tag": "in-flight"}
+    )
+    wait_for_toy_event(tmp_path, "started in-flight")
     toy_host.result("tool.call", server="toy", tool="exit_soon", arguments={"delay": 0.2})
     reply = toy_host.reply(in_flight, timeout=10)
     assert reply["error"]["code"] == "session_lost" and "not retried" in reply["error"]["message"]
@@ -178,14 +180,16 @@ def test_eof_stops_children_and_exits_within_two_seconds(toy_host):
 
 @pytest.mark.parametrize("mode", ["http", "sse"])
 def test_remote_server_killed_and_restarted(spawn_host, tmp_path, mode):
-    server = ToyServer(mode, call_log=tmp_path / "calls.log").start()
+    server = ToyServer(mode, call_log=tmp_path / "calls.log", event_log=tmp_path / "events.log").start()
     try:
         host = spawn_host(servers=[remote(server.url)])
         connected = host.wait_state("toy", "connected")
         assert connected["transport"] == mode
-        in_flight = host.start_request("tool.call", server="toy", tool="sleep", arguments={"seconds": 30})
+        in_flight = host.start_request(
+            "tool.call", server="toy", tool="sleep", arguments={"seconds": 30, "tag": "in-flight"}
+        )
         host.result("tool.call", server="toy", tool="count", arguments={"tag": "before"})
-        time.sleep(0.3)
+        wait_for_toy_event(tmp_path, "started in-flight")
         server.kill()
         reply = host.reply(in_flight, timeout=15)
         assert reply["ok"] is False and reply["error"]["code"] == "session_lost", reply
