@@ -148,6 +148,11 @@ def test_a_declared_length_over_64_mib_is_rejected_and_skipped(host):
         ),
         ({"type": "server.add", "server": {"name": "x", "kind": "stdio"}}, "invalid_arguments", "command"),
         ({"type": "tool.cancel", "call_id": "nothing"}, "unknown_call", "nothing"),
+        (
+            {"type": "auth.result", "auth_id": "nothing", "redirect_url": "https://x.chromiumapp.org/"},
+            "unknown_auth",
+            "no sign-in with id 'nothing' is waiting",
+        ),
         ({"type": "ping", "extra": 1}, "invalid_arguments", "extra"),
         (
             {"type": "tool.call", "server": "sqlite", "tool": "read_query", "arguments": {"query": "\ud800"}},
@@ -318,3 +323,11 @@ def test_a_configuration_that_cannot_be_stored_is_config_error_and_nothing_chang
     assert reply["error"]["message"].startswith("the configuration could not be stored (IsADirectoryError")
     assert host.result("status.get")["servers"] == [], "the server was not added"
     assert host.result("ping")["pong"] is True
+
+
+def test_every_error_code_is_expected_by_some_test():
+    """A code no test ever expects can break unnoticed: each one must appear, quoted, in a test that makes the
+    host send it. ``internal`` is the exception: tests assert it never comes."""
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    untested = [code for code in ErrorCode.all() if code != ErrorCode.INTERNAL and f'"{code}"' not in sources]
+    assert untested == []
