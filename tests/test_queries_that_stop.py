@@ -154,8 +154,8 @@ def exit_with_a_runaway_in_flight(
     still_running = alive(pid)
     exited = time.monotonic()
     outlived = wait_until(lambda: not alive(pid), 5, f"child {pid} gone after the host exited")
-    assert host.proc.returncode == 0, host.stderr_lines[-5:]
     assert not still_running, f"child {pid} was still running when the host had exited"
+    assert host.proc.returncode == 0, host.stderr_lines[-5:]
     del call_id
     return took, outlived if time.monotonic() - exited > 0.005 else 0.0
 
