@@ -143,3 +143,28 @@ def test_the_plugin_is_wired_into_this_run():
     assert os.environ[token_scan.AUDIT_ENV] == str(token_scan._scan.audit_folder)
     assert str(token_scan.AUDIT_HOOK) in os.environ["PYTHONPATH"].split(os.pathsep)
     assert (token_scan.AUDIT_HOOK / "sitecustomize.py").exists()
+
+
+def test_the_test_process_itself_is_audited(tmp_path):
+    """A token a test sends by hand counts as much as one a host sends."""
+    import contextlib
+    import http.server
+    import os
+
+    import httpx
+
+    from tests.support import token_scan
+
+    assert token_scan._scan is not None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    # No token-shaped value in it: one nobody issued would (rightly) make this run's scan fail.
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.get(origin, headers={"x-probe": "audited?"}, timeout=5)
+    thread.join(5)
+    server.server_close()
+    mine = [r for r in token_scan._scan.requests() if r["origin"] == origin]
+    assert len(mine) == 1 and mine[0]["tokens"] == []
+    assert (token_scan._scan.audit_folder / f"{os.getpid()}.jsonl").exists()

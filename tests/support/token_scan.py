@@ -211,6 +211,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(AUDIT_HOOK), os.environ.get("PYTHONPATH", "")) if p
     )
+    _audit_this_process()
     original_init = HostProcess.__init__
 
     def watched_init(self: HostProcess, *args: Any, **kwargs: Any) -> None:
@@ -233,6 +234,21 @@ def pytest_configure(config: pytest.Config) -> None:
         original_kill(self)
 
     DevNotionProcess.kill = checked_kill  # type: ignore[method-assign]
+
+
+def _audit_this_process() -> None:
+    """Tests send requests too (signing in by hand, refreshing with a stored token): the test process records
+    its requests like every process it starts. The transports it has already imported are patched now."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("_token_scan_http_audit", AUDIT_HOOK / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)  # from now on, patches the transports when they are imported
+    for name in audit._TARGETS:
+        if name in sys.modules:
+            audit._patch(sys.modules[name])
 
 
 @pytest.hookimpl(tryfirst=True)
