@@ -10,6 +10,9 @@ each message about 500 tokens: from the eighth turn on, every request has to be 
 is the budget's most expensive case; its direct counterpart sends the very requests the host made, so the
 difference is what the host adds, not what a larger request costs anywhere. Prints JSON with medians and the
 overheads; the target is ≤ 20 ms.
+
+Also how long Stop takes: ``chat.cancel`` sent mid-answer to the turn's ``stopped`` reply (tests/test_chat.py
+checks that Stop abandons the model's stream; how fast it does is this figure, not an assertion).
 """
 
 from __future__ import annotations
@@ -83,6 +86,32 @@ def through_host(base_url: str, turns: int, *, long: bool = False) -> list[float
         return times
 
 
+def stop_times(base_url: str, turns: int) -> list[float]:
+    """Milliseconds from chat.cancel, sent while the answer streams, to the turn's stopped reply."""
+    with tempfile.TemporaryDirectory() as home:
+        path = write_config(Path(home), [])
+        stored = json.loads(path.read_text())
+        stored["llm"] = {"base_url": base_url, "model": "m"}
+        path.write_text(json.dumps(stored))
+        host = HostProcess(Path(home), heartbeat_s=15)
+        host.wait_for(lambda e: e["type"] == "status")
+        times = []
+        for i in range(turns):
+            seen = len(host.frames)
+            request = host.start_request("chat.send", text=f"talk {i}")
+            while not any(f.get("type") == "chat.delta" for f in host.frames[seen:]):
+                time.sleep(0.0002)
+            conversation = next(f for f in host.frames[seen:] if f.get("type") == "chat.delta")[
+                "conversation_id"
+            ]
+            started = time.perf_counter()
+            host.result("chat.cancel", conversation_id=conversation)
+            assert host.reply(request, timeout=30)["result"]["stopped"]
+            times.append((time.perf_counter() - started) * 1000)
+        host.close()
+        return times
+
+
 def run(turns: int = 30) -> dict:
     """The figures, with the raw samples under "samples" for plotting."""
     with ScriptedLLM() as llm:
@@ -95,6 +124,8 @@ def run(turns: int = 30) -> dict:
         largest = max(llm.prompt_tokens)
         # The same long requests straight to the model: what the host adds beyond their size.
         direct_long = asyncio.run(direct(llm.base_url, turns, llm.requests[-turns:]))
+        llm.plan = [{"pieces": ["word "] * 200, "delay": 0.05} for _ in range(turns)]
+        stops = stop_times(llm.base_url, turns)
     direct_median, host_median = statistics.median(direct_times), statistics.median(host_times)
     long_median, direct_long_median = statistics.median(long_times), statistics.median(direct_long)
     return {
@@ -114,6 +145,15 @@ def run(turns: int = 30) -> dict:
             "host_first_token_ms": host_times,
             "direct_long_conversation_first_token_ms": direct_long,
             "host_long_conversation_first_token_ms": long_times,
+        "stop_ms": {
+            "median": round(statistics.median(stops), 2),
+            "max": round(max(stops), 2),
+            "turns": turns,
+        },
+        "samples": {
+            "direct_first_token_ms": direct_times,
+            "host_first_token_ms": host_times,
+            "stop_ms": stops,
         },
     }
 

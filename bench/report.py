@@ -40,6 +40,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "chat_first_token_long_conversation_overhead_ms": _check(
             results["first_token_ms"]["overhead_long_conversation_median"], 20
         ),
+        "chat_stop_median_ms": results["stop_ms"]["median"],
         "reconnect_s": {
             "remote_median": results["reconnect_s"]["remote_median"],
             "stdio_median": results["reconnect_s"]["stdio_median"],

@@ -116,6 +116,22 @@ class TokenEndpointHold:
 
 
 @dataclass
+class TokenEndpointFailure:
+    """The ``token-fail`` knob: the next ``times`` refresh requests fail before the server looks at them (so
+    nothing rotates), as a sign-in server that is down, overloaded or behind a failing proxy would: with
+    ``status`` and, when given, an OAuth ``error`` body; or, with ``drop``, the connection cut mid-answer."""
+
+    status: int = 503
+    error: str | None = None
+    drop: bool = False
+    times: int = 0
+    failed: int = 0
+
+    def set(self, status: int, error: str | None, times: int, drop: bool) -> None:
+        self.status, self.error, self.times, self.drop = status, error, times, drop
+
+
+@dataclass
 class _Pending:
     client: OAuthClientInformationFull
     params: AuthorizationParams
@@ -138,6 +154,7 @@ class DevAuthProvider:
     grants: dict[str, _Grant] = field(default_factory=dict)
     """Refresh token (valid or rotated out) → its grant, while the grant lasts."""
     hold: TokenEndpointHold = field(default_factory=TokenEndpointHold)
+    failure: TokenEndpointFailure = field(default_factory=TokenEndpointFailure)
     pending: dict[str, _Pending] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)
     issued: list[str] = field(default_factory=list)

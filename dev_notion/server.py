@@ -14,6 +14,10 @@ the authorization server, the consent page, and ``/_admin/`` knobs for tests:
     POST /_admin/token-delay      {"ms": 30000, "when": "before"|"after"}   hold refresh answers (ms 0 releases)
     POST /_admin/refresh-rotation {"mode": "notion"|"strict"}   how refresh tokens rotate (see dev_notion.oauth)
     POST /_admin/discovery-delay  {"ms": 2000}            hold /.well-known/ answers (a slow sign-in start)
+    POST /_admin/token-fail       {"status": 503, "error": "temporarily_unavailable", "times": 3}
+                                  the next N refresh requests fail, unseen (no rotation): with that status and
+                                  OAuth error body (no "error": a bare 5xx page), or {"drop": true, "times": N}
+                                  cuts the connection mid-answer
     GET  /_admin/stats                                    counters: OAuth events and calls per tool
     GET  /_admin/pages?title=…                            pages whose title contains the text
     GET  /_admin/issued-tokens                            every token value issued (to scan for leaks)
@@ -238,7 +242,11 @@ def build_app(
                 {
                     "oauth": provider.stats.as_dict(),
                     "tokens": provider.token_counts(),
-                    "token_endpoint": provider.hold.as_dict(),
+                    "token_endpoint": {
+                        **provider.hold.as_dict(),
+                        "failed": provider.failure.failed,
+                        "failing": provider.failure.times,
+                    },
                     "calls": dict(knobs.calls),
                 }
             )
@@ -274,6 +282,13 @@ def build_app(
             provider.auto_approve = bool(body.get("on", True))
         elif name == "token-delay":
             provider.hold.set(int(body.get("ms", 0)), str(body.get("when", "before")))
+        elif name == "token-fail":
+            provider.failure.set(
+                int(body.get("status", 503)),
+                body.get("error"),
+                int(body.get("times", 1)),
+                bool(body.get("drop")),
+            )
         elif name == "refresh-rotation":
             if body.get("mode") not in ("notion", "strict"):
                 return JSONResponse({"error": "mode must be 'notion' or 'strict'"}, status_code=400)
@@ -343,6 +358,12 @@ class _TokenEndpoint:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         replay = _replaying(body, receive)
 
+        failure = self.provider.failure
+        if failure.times > 0 and form.get("grant_type") == "refresh_token":
+            failure.times -= 1
+            failure.failed += 1
+            await _fail(failure, send)
+            return
         hold = self.provider.hold
         ms, when, release = hold.ms, hold.when, hold.release
         held = ms > 0 and form.get("grant_type") == "refresh_token"
@@ -376,6 +397,26 @@ class _TokenEndpoint:
                 await send(message)
         except Exception:
             pass  # the client is gone, which is what the knob is for
+
+
+class _CutConnection(Exception):
+    """Raised after half an answer: the HTTP server then closes the connection, as a network failure would."""
+
+
+async def _fail(failure: Any, send: Any) -> None:
+    if failure.drop:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"200")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"access_token": "', "more_body": True})
+        raise _CutConnection("token-fail knob: connection cut mid-answer")
+    if failure.error:
+        body = json.dumps({"error": failure.error, "error_description": "token-fail knob"}).encode()
+        content_type = b"application/json"
+    else:
+        body, content_type = b"<html><body>Bad gateway</body></html>", b"text/html"
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": failure.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _wait(release: asyncio.Event, ms: int, disconnect: Any = None) -> bool:

@@ -352,11 +352,16 @@ class ConfigStore:
             self.current = default_config()
 
     def update(self, change: Callable[[Config], Config | None]) -> Config:
-        """Apply and store ``change``; a change that breaks a rule is ``invalid_arguments`` with the rule."""
+        """Apply and store ``change``; a change that breaks a rule is ``invalid_arguments`` with the rule, one
+        that cannot be stored (the file or its lock unusable) is ``config_error``, and nothing changes."""
         try:
             self.current = update(change, self._path)
         except ValidationError as exc:
             raise BridgeError(ErrorCode.INVALID_ARGUMENTS, validation_words(exc)) from None
+        except OSError as exc:  # includes the lock's Timeout
+            raise ConfigError(
+                f"the configuration could not be stored ({type(exc).__name__}: {exc}); nothing was changed"
+            ) from None
         return self.current
 
     def server(self, server_id: str) -> ServerConfig | None:

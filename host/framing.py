@@ -10,6 +10,7 @@ browser may be up to 64 MiB.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -95,8 +96,10 @@ def read_frame(
                 f"{header!r} is not a frame header (it would announce {length} bytes, over the "
                 f"{limit}-byte limit)",
             )
-        # Skip the body so the next frame is read from the right place.
-        _discard(stream, length)
+        # Skip the body so the next frame is read from the right place. The frame is named even when the
+        # stream ends before its declared end: the header alone says it was too large.
+        with contextlib.suppress(EndOfStream):
+            _discard(stream, length)
         raise _too_large(length, limit)
     return decode_body(_read_exactly(stream, length))
 
@@ -105,13 +108,13 @@ class FrameDecoder:
     """Incremental decoding for an event loop: feed bytes as they arrive, get whole messages back.
 
     Yields each frame as a dict, or as a BridgeError for a frame that cannot be used (the stream stays in
-    sync). An oversized frame is skipped as its bytes arrive, without being held in memory.
+    sync). An oversized frame is named as soon as its header arrives (its declared end may never come: a
+    stream that breaks off is still told why), then skipped as its bytes arrive, without being held in memory.
     """
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._skipping = 0
-        self._skipped_length = 0
 
     @property
     def mid_frame(self) -> bool:
@@ -128,14 +131,14 @@ class FrameDecoder:
                 self._skipping -= dropped
                 if self._skipping:
                     return out
-                out.append(_too_large(self._skipped_length))
                 continue
             if len(buffer) < _LENGTH.size:
                 return out
             (length,) = _LENGTH.unpack_from(buffer)
             if length > MAX_INCOMING:
                 del buffer[: _LENGTH.size]
-                self._skipping = self._skipped_length = length
+                out.append(_too_large(length))
+                self._skipping = length
                 continue
             end = _LENGTH.size + length
             if len(buffer) < end:

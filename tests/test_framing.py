@@ -142,6 +142,20 @@ def test_a_frame_over_64_mebibytes_is_skipped_whole():
     assert framing.read_frame(stream) == {"type": "ping", "id": "3"}
 
 
+@pytest.mark.parametrize("declared", [MAX_INCOMING + 1, 2**31, 2**32 - 1])
+def test_an_oversized_frame_is_named_even_when_the_stream_ends_before_its_declared_end(declared):
+    stream = io.BytesIO(struct.pack("=I", declared) + b"only a little")
+    with pytest.raises(BridgeError) as caught:
+        framing.read_frame(stream)
+    assert caught.value.code == "frame_too_large" and str(declared) in caught.value.message
+    with pytest.raises(EndOfStream):
+        framing.read_frame(stream)
+    decoder = framing.FrameDecoder()
+    (named,) = decoder.feed(struct.pack("=I", declared))
+    assert named.code == "frame_too_large", "named when the header arrives, not after the body"
+    assert decoder.feed(b"x" * 1000) == [] and decoder.mid_frame
+
+
 @pytest.mark.parametrize("data", [b"", b"\x05\x00", b"\x10\x00\x00\x00{}"])
 def test_end_of_stream_anywhere_is_reported_as_such(data):
     with pytest.raises(EndOfStream):

@@ -37,11 +37,14 @@ from host import framing
 from host.actions import VERBS as VERB_TABLE
 from host.errors import BridgeError, ErrorCode
 from host.framing import FrameDecoder
+from tests.support import knobs
 from tests.support.figures import record
 
 VERBS = tuple(VERB_TABLE)
 SEED = int(os.environ.get("NOTION_BRIDGE_FUZZ_SEED", "20261123"))
-FRAMES = int(os.environ.get("NOTION_BRIDGE_FUZZ_FRAMES", "100000"))
+FRAMES = int(knobs.FUZZ_FRAMES)
+#: From this many frames on, every kind of hostile frame is sent at least once (the rarest is 1 in 500).
+EVERY_KIND_FROM = 5_000
 BATCH = 1000
 #: A request still unanswered this long after its batch was sent counts as a hang.
 HANG_S = 60.0
@@ -64,7 +67,8 @@ def test_arbitrary_bytes_give_only_messages_or_named_frame_errors(chunks):
 @given(st.integers(framing.MAX_INCOMING + 1, 2**32 - 1))
 def test_a_huge_declared_length_is_skipped_without_being_held(length):
     decoder = FrameDecoder()
-    assert decoder.feed(_LENGTH.pack(length) + b"x" * 100_000) == []
+    (named,) = decoder.feed(_LENGTH.pack(length) + b"x" * 100_000)
+    assert isinstance(named, BridgeError) and named.code == ErrorCode.FRAME_TOO_LARGE
     assert len(decoder._buffer) == 0, "an oversized frame must not be buffered"
 
 
@@ -104,6 +108,9 @@ SQLITE_TOOLS = ["read_query", "list_tables", "describe_table", "write_query", ""
 
 class HostileFrames:
     """A seeded generator of hostile frames; each comes with the reply it must get."""
+
+    KINDS = ("random_bytes", "not_object", "deep_json", "bad_utf8", "no_usable_id", "bad_type",
+             "unknown_verb", "hostile_arguments", "huge_string", "deep_arguments", "blank_text")  # fmt: skip
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -161,11 +168,7 @@ class HostileFrames:
     def frame(self) -> tuple[bytes, str | None]:
         """The frame's body, and the id its reply must carry (None: an error event is due instead)."""
         rng = self.rng
-        kind = rng.choices(
-            ["random_bytes", "not_object", "deep_json", "bad_utf8", "no_usable_id", "bad_type",
-             "unknown_verb", "hostile_arguments", "huge_string", "deep_arguments", "blank_text"],
-            weights=[8, 6, 2, 3, 8, 5, 8, 56.8, 0.2, 1.5, 1.5],
-        )[0]  # fmt: skip
+        kind = rng.choices(self.KINDS, weights=[8, 6, 2, 3, 8, 5, 8, 56.8, 0.2, 1.5, 1.5])[0]
         self.kinds[kind] += 1
         if kind == "random_bytes":
             body = rng.randbytes(rng.randrange(200))
@@ -343,6 +346,7 @@ def fuzz_home(tmp_path: Path) -> Path:
 
 
 def test_a_hundred_thousand_hostile_frames_each_get_an_answer_and_the_host_keeps_serving(fuzz_home, tmp_path):
+    knobs.FUZZ_FRAMES.check()
     # An empty PATH: no stdio command a generated server.add names can ever be found and run.
     empty = tmp_path / "empty-path"
     empty.mkdir()
@@ -371,7 +375,10 @@ def test_a_hundred_thousand_hostile_frames_each_get_an_answer_and_the_host_keeps
         ids += batch
     elapsed = time.monotonic() - started
 
-    assert sent >= 100_000 or FRAMES < 100_000
+    assert sent == FRAMES and len(ids) + expected_events == sent
+    if FRAMES >= EVERY_KIND_FROM:
+        never = set(HostileFrames.KINDS) - {kind for kind, n in frames.kinds.items() if n}
+        assert not never, f"kinds never sent: {never}"
     assert host.internal == [], f"internal errors: {host.internal[:3]}"
     answered_twice = [i for i in ids if host.replies[i] != 1]
     assert not answered_twice, f"answered more than once: {answered_twice[:5]}"
@@ -433,6 +440,36 @@ def _streams() -> list[tuple[str, bytes]]:
     return cases
 
 
+def expected_answers(stream: bytes) -> list[tuple[str, str]]:
+    """What a host must send back for ``stream``, worked out from the wire format alone (not with the host's
+    decoder): ("reply", id) for a request, ("error", code) for a frame it cannot use, in order."""
+    answers: list[tuple[str, str]] = []
+    position = 0
+    while len(stream) - position >= _LENGTH.size:
+        (length,) = _LENGTH.unpack_from(stream, position)
+        position += _LENGTH.size
+        if length > framing.MAX_INCOMING:
+            # Named from its header alone; everything after it is its body, whether or not it all came.
+            answers.append(("error", ErrorCode.FRAME_TOO_LARGE))
+            break
+        if len(stream) - position < length:
+            break  # cut short: the stream ended inside the body, there is no frame to answer
+        body = stream[position : position + length]
+        position += length
+        try:
+            message = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            answers.append(("error", ErrorCode.INVALID_JSON))
+            continue
+        if not isinstance(message, dict):
+            answers.append(("error", ErrorCode.NOT_AN_OBJECT))
+        elif not isinstance(message.get("id"), str) or not message["id"]:
+            answers.append(("error", ErrorCode.MISSING_ID))
+        else:
+            answers.append(("reply", message["id"]))
+    return answers
+
+
 @pytest.mark.parametrize(("name", "stream"), _streams(), ids=[name for name, _ in _streams()])
 def test_a_stream_that_breaks_the_framing_ends_in_a_clean_exit(fuzz_home, name, stream):
     write_config(fuzz_home, [])
@@ -449,10 +486,31 @@ def test_a_stream_that_breaks_the_framing_ends_in_a_clean_exit(fuzz_home, name, 
     decoder = FrameDecoder()
     messages = decoder.feed(out)
     assert not decoder.mid_frame and messages[0]["type"] == "hello"
-    if stream.startswith(framing.encode_frame(b'{"type":"ping","id":"p"}')):
-        assert any(m.get("type") == "reply" and m["id"] == "p" for m in messages if isinstance(m, dict))
-    if name == "just over the limit, sent whole":
-        assert any(
-            isinstance(m, dict) and m.get("type") == "error" and m["error"]["code"] == "frame_too_large"
-            for m in messages
-        )
+    answers = [
+        ("reply", m["id"]) if m["type"] == "reply" else ("error", m["error"]["code"])
+        for m in messages[1:]
+        if isinstance(m, dict) and m["type"] in ("reply", "error")
+    ]
+    expected = expected_answers(stream)
+    # Error events go out in frame order; a reply comes when its request's task ends, so only its presence
+    # is fixed.
+    assert [a for a in answers if a[0] == "error"] == [e for e in expected if e[0] == "error"]
+    assert sorted(a for a in answers if a[0] == "reply") == sorted(e for e in expected if e[0] == "reply")
+    replies = [m for m in messages if isinstance(m, dict) and m["type"] == "reply"]
+    assert all(r["ok"] and r["result"]["pong"] for r in replies), replies
+
+
+def test_the_breaking_streams_cover_each_way_a_stream_breaks():
+    """The expectations above are not all "nothing": what each case must get back, worked out once by hand."""
+    by_name = dict(_streams())
+    assert expected_answers(by_name["header cut after 1 byte"]) == []
+    assert expected_answers(by_name["body cut short"]) == []
+    for name in ("huge declared length", "just over the limit, sent whole"):
+        assert expected_answers(by_name[name]) == [("error", "frame_too_large")]
+    assert expected_answers(by_name["huge length after a good frame"]) == [
+        ("reply", "p"),
+        ("error", "frame_too_large"),
+    ]
+    answers = [expected_answers(s) for _, s in _streams()]
+    named = sum(("error", "frame_too_large") in a for a in answers)
+    assert (len(answers), named, answers.count([])) == (27, 24, 3), "27 streams: 24 name a frame, 3 nothing"

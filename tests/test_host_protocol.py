@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
+import sys
+import time
 
 import pytest
 
 from devkit.host_process import ORIGIN
 from host import EXTENSION_ID, PROTOCOL_VERSION, __version__
+from host.errors import ErrorCode
+from tests.support.processes import ROOT
 from tests.support.protocol_check import conforms, request_conforms, verbs
+
+TOY = {"id": "toy", "name": "Toy", "kind": "stdio", "cwd": str(ROOT),
+       "command": [sys.executable, "-m", "tests.support.toy_server", "stdio"]}  # fmt: skip
 
 
 def frame(body: bytes) -> bytes:
@@ -46,11 +54,39 @@ def test_ping_is_answered_with_a_reply_carrying_the_same_id(host):
     assert reply["id"] == "abc" and reply["ok"] is True and reply["result"]["pong"] is True
 
 
-def test_every_documented_verb_is_accepted_by_the_request_models():
-    assert set(verbs()) >= {
-        "ping", "status.get", "config.get", "server.add", "server.update", "server.remove",
-        "server.enable", "tools.list", "tool.call", "tool.cancel",
-    }  # fmt: skip
+def documented(section: str) -> list[str]:
+    """The first column of the table under ``## section`` in docs/protocol.md (verbs, events, error codes)."""
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z_.]+)` \|", body, re.M)
+
+
+def registered_verbs() -> list[str]:
+    import host.actions  # importing the actions is what fills the registry
+    from host.protocol.verbs import VERBS
+
+    assert host.actions.VERBS is VERBS
+    return list(VERBS)
+
+
+def test_the_documented_verbs_are_the_registered_ones_and_the_schemas_ones():
+    in_docs, in_registry = documented("Requests and replies"), registered_verbs()
+    assert len(in_registry) >= 20 and len(set(in_docs)) == len(in_docs)
+    assert set(in_docs) == set(in_registry) == set(verbs())
+    assert set(documented("Error codes")) == set(ErrorCode.all())
+
+
+def test_every_documented_verb_is_served_by_a_live_host(host):
+    """Sent bare (just an id), each verb reaches its handler or its request model: never unknown_verb."""
+    answers = {verb: host.request(verb, id=f"bare-{verb}") for verb in documented("Requests and replies")}
+    unknown = [
+        verb
+        for verb, reply in answers.items()
+        if not reply["ok"] and reply["error"]["code"] == "unknown_verb"
+    ]
+    assert unknown == []
+    for reply in answers.values():
+        conforms(reply)
     request_conforms({"type": "tool.call", "id": "1", "server": "s", "tool": "t"})
 
 
@@ -112,6 +148,11 @@ def test_a_declared_length_over_64_mib_is_rejected_and_skipped(host):
         ),
         ({"type": "server.add", "server": {"name": "x", "kind": "stdio"}}, "invalid_arguments", "command"),
         ({"type": "tool.cancel", "call_id": "nothing"}, "unknown_call", "nothing"),
+        (
+            {"type": "auth.result", "auth_id": "nothing", "redirect_url": "https://x.chromiumapp.org/"},
+            "unknown_auth",
+            "no sign-in with id 'nothing' is waiting",
+        ),
         ({"type": "ping", "extra": 1}, "invalid_arguments", "extra"),
         (
             {"type": "tool.call", "server": "sqlite", "tool": "read_query", "arguments": {"query": "\ud800"}},
@@ -228,3 +269,65 @@ def test_the_default_sqlite_server_works_with_no_set_up(spawn_host, host_home):
         arguments={"query": "SELECT COUNT(*) AS n FROM users"},
     )
     assert result["structuredContent"]["rows"] == [{"n": 120}]
+
+
+def wait_for_line(path, line: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in (path.read_text().splitlines() if path.exists() else []):
+        assert time.monotonic() < deadline, f"{line!r} never appeared in {path.name}"
+        time.sleep(0.02)
+
+
+def test_a_request_reusing_the_id_of_one_in_flight_gets_duplicate_id(spawn_host, tmp_path):
+    events = tmp_path / "events.log"
+    host = spawn_host(servers=[{**TOY, "env": {"TOY_EVENT_LOG": str(events)}}])
+    host.wait_state("toy", "connected")
+    host.start_request(
+        "tool.call", id="same", server="toy", tool="sleep", arguments={"seconds": 2, "tag": "first"}
+    )
+    wait_for_line(events, "started first")
+    host.start_request("tool.call", id="same", server="toy", tool="echo", arguments={"text": "second"})
+    refused = host.reply("same")
+    assert refused["error"] == {
+        "code": "duplicate_id",
+        "message": "a request with id 'same' is still in flight",
+    }
+    first = host.reply("same", timeout=30)
+    assert first["ok"] and first["result"]["content"][0]["text"] == "slept 2.0"
+    # Answered, the id is free again.
+    assert host.result("tool.call", id="same", server="toy", tool="echo", arguments={"text": "again"})
+
+
+def test_a_request_in_flight_when_the_browser_goes_gets_shutting_down(spawn_host, tmp_path):
+    events = tmp_path / "events.log"
+    host = spawn_host(servers=[{**TOY, "env": {"TOY_EVENT_LOG": str(events)}}])
+    host.wait_state("toy", "connected")
+    call = host.start_request(
+        "tool.call", server="toy", tool="sleep", arguments={"seconds": 60, "tag": "long"}
+    )
+    wait_for_line(events, "started long")
+    host.close()
+    assert host.proc.returncode == 0
+    reply = host.reply(call, timeout=5)
+    assert reply["error"] == {"code": "shutting_down", "message": "the host is shutting down"}
+
+
+def test_a_configuration_that_cannot_be_stored_is_config_error_and_nothing_changes(host, host_home):
+    config_file = host_home / "config" / "config.json"
+    config_file.unlink()
+    config_file.mkdir()  # where the file must go, a folder: neither read nor written
+    reply = host.request(
+        "server.add", server={"name": "New", "kind": "remote", "url": "http://127.0.0.1:9/mcp"}
+    )
+    assert reply["ok"] is False and reply["error"]["code"] == "config_error"
+    assert reply["error"]["message"].startswith("the configuration could not be stored (IsADirectoryError")
+    assert host.result("status.get")["servers"] == [], "the server was not added"
+    assert host.result("ping")["pong"] is True
+
+
+def test_every_error_code_is_expected_by_some_test():
+    """A code no test ever expects can break unnoticed: each one must appear, quoted, in a test that makes the
+    host send it. ``internal`` is the exception: tests assert it never comes."""
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    untested = [code for code in ErrorCode.all() if code != ErrorCode.INTERNAL and f'"{code}"' not in sources]
+    assert untested == []

@@ -6,7 +6,6 @@ import json
 import os
 import stat
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -117,9 +116,7 @@ def test_install_doctor_uninstall_leaves_the_machine_as_it_was(machine, host_hom
     install(machine, Options(browsers=["brave"], home=host_home))  # a browser not found: its folders are made
     assert manifest_of(machine, "brave").exists()
 
-    started = time.monotonic()
     checks = run_doctor(machine, Options(home=host_home))
-    assert time.monotonic() - started < 10
     assert failures(checks) == [], report(checks, as_json=False, home=machine.home)
     hellos = [c for c in checks if c.name.endswith(": host")]
     assert (
@@ -380,9 +377,7 @@ def test_doctor_checks_servers_offline_without_crashing(machine, host_home, tmp_
         ],
     )
     try:
-        started = time.monotonic()
         checks = {c.name: c for c in run_doctor(machine, Options(home=host_home))}
-        assert time.monotonic() - started < 10
     finally:
         server.shutdown()
     assert checks["config"].status == "ok" and "6 server(s)" in checks["config"].detail

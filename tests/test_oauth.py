@@ -6,6 +6,8 @@ tokens under load, several hosts on one store and hosts killed mid-refresh are i
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from devkit.host_process import write_config
@@ -15,6 +17,7 @@ from tests.support.signin import (
     notion_config,
     scan_for,
     start,
+    stored_credentials,
     stored_secrets,
 )
 
@@ -158,3 +161,64 @@ def test_a_pre_registered_client_is_used_before_registering(notion, host_home):
     assert entry["state"] == "connected"
     assert f"client_id={registered['client_id']}" in opened[0]
     assert notion.admin("stats")["oauth"]["registrations"] == 1, "the host must not register another client"
+
+
+# --- a sign-in server that fails for a passing reason ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 503, "error": "temporarily_unavailable"},
+        {"status": 500, "error": "server_error"},
+        {"status": 400, "error": "temporarily_unavailable"},
+        {"status": 502},
+        {"drop": True},
+    ],
+    ids=[
+        "503-temporarily_unavailable",
+        "500-server_error",
+        "400-temporarily_unavailable",
+        "502-bare-page",
+        "connection-cut",
+    ],
+)
+def test_a_refresh_failing_for_a_passing_reason_costs_no_call_and_no_sign_in(notion, host_home, failure):
+    """Refresh is due while the token still works; the sign-in server fails the first three refreshes (5xx,
+    temporarily_unavailable, a proxy's page, a cut connection). The host keeps the token it has, keeps every
+    call working, keeps the stored sign-in, and refreshes once the server is back."""
+    notion.admin("token-lifetime", seconds=10)  # due after 5 s, expired after 10
+    write_config(host_home, notion_config(notion))
+    host = start(host_home)
+    browser(host)
+    assert host.result("server.connect", server="notion", timeout=60)["state"] == "connected"
+    notion.admin("token-fail", times=3, **failure)
+    calls, deadline = 0, time.monotonic() + 60
+    while notion.admin("stats")["oauth"]["refreshes"] < 1:
+        assert time.monotonic() < deadline, f"never refreshed: {notion.admin('stats')}"
+        result = host.result("tool.call", server="notion", tool="notion-get-users")
+        assert not result.get("isError"), result
+        calls += 1
+        time.sleep(0.2)
+    stats = notion.admin("stats")
+    assert stats["token_endpoint"]["failed"] == 3, "the host did ask, and was refused three times"
+    assert stats["oauth"]["invalid_grant"] == 0 and stats["oauth"]["authorizations"] == 1
+    assert calls > 0 and host.states_seen("notion")[-1] == "connected"
+    assert "needs_auth" not in host.states_seen("notion")
+    assert sum(f["type"] == "auth.open" for f in host.frames) == 1, "no second sign-in"
+    credentials = stored_credentials(host_home)
+    assert credentials is not None and credentials.refresh_token
+    assert host.result("tool.call", server="notion", tool="notion-get-users")["isError"] is False
+
+
+def test_a_sign_in_answer_from_another_issuer_is_refused(notion, host_home):
+    """RFC 9207: the authorization response names its issuer (``iss``); one that is not the server the
+    request went to (a mix-up attack) is refused and its code never exchanged."""
+    write_config(host_home, notion_config(notion))
+    host = start(host_home)
+    browser(host, tamper_iss=True)
+    reply = host.request("server.connect", server="notion", timeout=60)
+    assert reply["ok"] is False and reply["error"]["code"] == "needs_auth"
+    assert "iss mismatch" in reply["error"]["message"] and "connect again" in reply["error"]["message"]
+    assert notion.admin("issued-tokens")["tokens"] == [], "the code was never exchanged"
+    assert stored_secrets(host_home) == []

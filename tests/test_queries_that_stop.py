@@ -18,6 +18,7 @@ import pytest
 
 from devkit.host_process import HostProcess
 from host.sqlite_server.sample import USERS, create_sample_database
+from tests.support import knobs
 from tests.support.figures import record
 from tests.support.processes import ROOT, alive, children_of, cpu_seconds
 
@@ -27,7 +28,7 @@ ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELEC
 #: A window of CPU time this short, in which the child used at most one clock tick, counts as idle.
 IDLE_WINDOW_S = 0.1
 #: Runs of the exit test (NOTION_BRIDGE_EXIT_RUNS shortens it locally).
-REPETITIONS = int(os.environ.get("NOTION_BRIDGE_EXIT_RUNS", "20"))
+REPETITIONS = int(knobs.EXIT_RUNS)
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +151,10 @@ def exit_with_a_runaway_in_flight(
     call_id = host.start_request("tool.call", server=server_id, **call)
     wait_until(lambda: busy(pid), 10, "the runaway call under way", step=0)
     took = host.close(timeout=10)
+    still_running = alive(pid)
     exited = time.monotonic()
     outlived = wait_until(lambda: not alive(pid), 5, f"child {pid} gone after the host exited")
+    assert not still_running, f"child {pid} was still running when the host had exited"
     assert host.proc.returncode == 0, host.stderr_lines[-5:]
     del call_id
     return took, outlived if time.monotonic() - exited > 0.005 else 0.0
@@ -166,6 +169,7 @@ def summary(times: list[float]) -> dict[str, float]:
 
 
 def test_the_host_exits_within_two_seconds_of_eof_with_a_runaway_query_in_flight(spawn_host, sample_db):
+    knobs.EXIT_RUNS.check()
     exits, outlived = [], []
     for _ in range(REPETITIONS):
         took, after = exit_with_a_runaway_in_flight(
@@ -185,7 +189,8 @@ def test_the_host_exits_within_two_seconds_of_eof_with_a_runaway_query_in_flight
             "all_s": exits,
         },
     )
-    assert all(t <= 2.0 for t in exits), exits
+    # Two seconds is the host's promise after EOF (EXIT_DEADLINE_S and its watchdog), not a speed target.
+    assert len(exits) == REPETITIONS and all(t <= 2.0 for t in exits), exits
 
 
 def test_the_host_exits_within_two_seconds_even_when_a_child_ignores_everything(spawn_host):

@@ -34,10 +34,13 @@ def wait_until_serving(port: int, timeout: float = 20) -> None:
 class ToyServer:
     """tests/support/toy_server.py over HTTP or SSE, restartable on the same port."""
 
-    def __init__(self, mode: str, port: int | None = None, call_log: Path | None = None) -> None:
+    def __init__(
+        self, mode: str, port: int | None = None, call_log: Path | None = None, event_log: Path | None = None
+    ) -> None:
         self.mode = mode
         self.port = port or free_port()
         self.call_log = call_log
+        self.event_log = event_log
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,6 +51,8 @@ class ToyServer:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         if self.call_log:
             env["TOY_CALL_LOG"] = str(self.call_log)
+        if self.event_log:
+            env["TOY_EVENT_LOG"] = str(self.event_log)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.toy_server", self.mode, str(self.port)],
             env=env,

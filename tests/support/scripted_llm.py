@@ -46,6 +46,11 @@ class ScriptedLLM:
         self.context_limit: int | None = None
         self.refuse_stream_options = False
         """Answer 400 to ``stream_options``, as some older servers do."""
+        self.authorizations: list[str] = []
+        """The Authorization header of each request ("" when absent)."""
+        self.streams_finished = 0
+        self.streams_abandoned = 0
+        """Streams the client stopped reading before their end (a turn stopped mid-answer)."""
         self.port = free_port()
         self.first_byte_at: list[float] = []
         self._tls = tls
@@ -109,6 +114,7 @@ class ScriptedLLM:
     async def _complete(self, request: Request) -> Any:
         body = await request.json()
         self.requests.append(body)
+        self.authorizations.append(request.headers.get("authorization", ""))
         self.headers.append({k.lower(): v for k, v in request.headers.items()})
         tokens = self.count(body)
         self.prompt_tokens.append(tokens)
@@ -150,20 +156,28 @@ class ScriptedLLM:
                 return f"data: {json.dumps(data)}\n\n"
 
             self.first_byte_at.append(time.perf_counter())
-            yield chunk({"role": "assistant"})
-            for piece in step.get("pieces") or ([step["text"]] if step.get("text") else []):
-                yield chunk({"content": piece})
-                await asyncio.sleep(step.get("delay", 0))
-            for i, call in enumerate(step.get("tool_calls", [])):
-                call_id = call.get("id") or f"call_{len(self.requests)}_{i}"
-                yield chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
-                                             "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]})  # fmt: skip
-            yield chunk({}, "tool_calls" if step.get("tool_calls") else "stop")
-            if (body.get("stream_options") or {}).get("include_usage"):
-                data = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body.get("model", "m"),
-                        "choices": [], "usage": usage}  # fmt: skip
-                yield f"data: {json.dumps(data)}\n\n"
-            yield "data: [DONE]\n\n"
+            finished = False
+            try:
+                yield chunk({"role": "assistant"})
+                for piece in step.get("pieces") or ([step["text"]] if step.get("text") else []):
+                    yield chunk({"content": piece})
+                    await asyncio.sleep(step.get("delay", 0))
+                for i, call in enumerate(step.get("tool_calls", [])):
+                    call_id = call.get("id") or f"call_{len(self.requests)}_{i}"
+                    yield chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
+                                                 "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]})  # fmt: skip
+                yield chunk({}, "tool_calls" if step.get("tool_calls") else "stop")
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    data = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body.get("model", "m"),
+                            "choices": [], "usage": usage}  # fmt: skip
+                    yield f"data: {json.dumps(data)}\n\n"
+                yield "data: [DONE]\n\n"
+                finished = True
+            finally:
+                if finished:
+                    self.streams_finished += 1
+                else:
+                    self.streams_abandoned += 1
 
         return StreamingResponse(events(), media_type="text/event-stream")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +56,12 @@ def start(home: Path, **kwargs: object) -> HostProcess:
 
 
 def browser(
-    host: HostProcess, decision: str = "allow", *, tamper_state: bool = False, error: str | None = None
+    host: HostProcess,
+    decision: str = "allow",
+    *,
+    tamper_state: bool = False,
+    tamper_iss: bool = False,
+    error: str | None = None,
 ) -> list[str]:
     """Answer every auth.open like the extension would; returns the URLs it was asked to open."""
     opened: list[str] = []
@@ -69,6 +75,9 @@ def browser(
         redirect = answer_consent(event["url"], decision)
         if tamper_state:
             redirect = redirect.replace("state=", "state=x")
+        if tamper_iss:
+            assert "iss=" in redirect, "the server names its issuer"
+            redirect = re.sub(r"iss=[^&]*", "iss=http%3A%2F%2Fmix-up.example", redirect)
         host.result("auth.result", auth_id=event["auth_id"], redirect_url=redirect)
 
     thread = threading.Thread(target=serve, daemon=True)

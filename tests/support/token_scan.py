@@ -12,6 +12,11 @@ browser profiles and a token-shaped string made up by a test is not mistaken for
 Tokens must also never be *sent* anywhere but where they were issued: every Python process the run starts
 records its outgoing HTTP requests (tests/support/http_audit, on PYTHONPATH while the tests run), and a token
 seen in a request to any origin other than the one that issued it is a leak too.
+
+A scan that sees nothing finds nothing, so the scan checks its own wiring and fails the run when it is broken
+(``problems``): before a Notion-compatible server is stopped, every token it says it issued must be in the
+issued log; every token-shaped value a process sent over HTTP must be one that was issued; tokens issued
+means requests carrying them were audited; hosts watched means frames were searched.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from typing import Any
 
 import pytest
 
+from dev_notion.testing import DevNotionProcess
 from devkit.host_process import HostProcess
+from tests.support import figures as figure_files
 
 TOKEN_SHAPE = re.compile(rb"ntn_(?:at|rt)_[A-Za-z0-9_-]{32}")
 ENV = "DEV_NOTION_ISSUED_LOG"
@@ -56,6 +63,10 @@ class TokenScan:
     bytes_read: int = 0
     reports: int = 0
     current_test: str = "(collection)"
+    servers_checked: int = 0
+    tokens_servers_reported: int = 0
+    unlogged: dict[str, int] = field(default_factory=dict)
+    """Servers (by origin) that reported issuing tokens the issued log does not hold, and how many."""
 
     def _look(self, data: bytes, where: str) -> None:
         for match in TOKEN_SHAPE.findall(data):
@@ -128,6 +139,55 @@ class TokenScan:
                     wrong.setdefault(f"token {digest[:8]}", set()).add(f"a request to {record['origin']}")
         return wrong
 
+    def check_server(self, origin: str, reported: list[str]) -> None:
+        """A server's own list of the tokens it issued, compared with the issued log before it goes."""
+        self.servers_checked += 1
+        self.tokens_servers_reported += len(reported)
+        missing = {t.encode() for t in reported} - self.issued()
+        if missing:
+            self.unlogged[origin] = self.unlogged.get(origin, 0) + len(missing)
+
+    def problems(self) -> list[str]:
+        """Why this scan could not have found a leak, if it could not: each one fails the run."""
+        found: list[str] = []
+        for origin, count in self.unlogged.items():
+            found.append(
+                f"the server at {origin} issued {count} token(s) the issued log ({ENV}) never received"
+            )
+        issued = {hashlib.sha256(v).hexdigest() for v in self.issued()}
+        requests = self.requests()
+        carried = {digest for record in requests for digest in record["tokens"]}
+        if carried - issued:
+            found.append(
+                f"{len(carried - issued)} token value(s) were sent over HTTP that no server logged as issued "
+                f"(is {ENV} reaching the servers?)"
+            )
+        if issued and not carried:
+            found.append(
+                f"{len(issued)} token values were issued but no audited HTTP request carried one "
+                f"(is tests/support/http_audit loaded by the hosts? {AUDIT_ENV})"
+            )
+        if self.host_count and not self.frames:
+            found.append(f"{self.host_count} hosts were watched but not one frame was searched")
+        return found
+
+    def figures(self) -> dict[str, Any]:
+        requests = self.requests()
+        return {
+            "token_values_issued": len(self.issued()),
+            "servers_checked": self.servers_checked,
+            "tokens_servers_reported": self.tokens_servers_reported,
+            "frames": self.frames,
+            "hosts": self.host_count,
+            "files": self.files,
+            "mib": round(self.bytes_read / 2**20, 1),
+            "reports": self.reports,
+            "requests_audited": len(requests),
+            "requests_with_tokens": sum(1 for r in requests if r["tokens"]),
+            "leaked": len(self.leaks()),
+            "problems": len(self.problems()),
+        }
+
     def leaks(self) -> dict[str, set[str]]:
         issued = self.issued()
         found = {
@@ -151,6 +211,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(AUDIT_HOOK), os.environ.get("PYTHONPATH", "")) if p
     )
+    _audit_this_process()
     original_init = HostProcess.__init__
 
     def watched_init(self: HostProcess, *args: Any, **kwargs: Any) -> None:
@@ -159,6 +220,35 @@ def pytest_configure(config: pytest.Config) -> None:
             _scan.watch(self)
 
     HostProcess.__init__ = watched_init  # type: ignore[method-assign]
+
+    original_kill = DevNotionProcess.kill
+
+    def checked_kill(self: DevNotionProcess) -> None:
+        if _scan is not None and self.auth and self.proc is not None and self.proc.poll() is None:
+            try:
+                reported = self.admin("issued-tokens")["tokens"]
+            except Exception:  # a server a test left unable to answer: nothing to compare
+                reported = None
+            if reported is not None:
+                _scan.check_server(self.url, reported)
+        original_kill(self)
+
+    DevNotionProcess.kill = checked_kill  # type: ignore[method-assign]
+
+
+def _audit_this_process() -> None:
+    """Tests send requests too (signing in by hand, refreshing with a stored token): the test process records
+    its requests like every process it starts. The transports it has already imported are patched now."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("_token_scan_http_audit", AUDIT_HOOK / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)  # from now on, patches the transports when they are imported
+    for name in audit._TARGETS:
+        if name in sys.modules:
+            audit._patch(sys.modules[name])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -182,7 +272,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is not None:
         _scan.scan_tree(factory.getbasetemp())
-    if _scan.leaks():
+    if _scan.leaks() or _scan.problems():
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -199,13 +289,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _scan is None:
         return
     leaks = _scan.leaks()
-    requests = _scan.requests()
+    problems = _scan.problems()
+    figures = _scan.figures()
     summary = (
-        f"token scan: {len(_scan.issued())} token values issued; searched {_scan.frames} frames from "
-        f"{_scan.host_count} hosts, {_scan.files} files ({_scan.bytes_read / 2**20:.1f} MiB), "
-        f"{_scan.reports} test reports and {len(requests)} outgoing HTTP requests "
-        f"({sum(1 for r in requests if r['tokens'])} carrying tokens): {len(leaks)} leaked"
+        f"token scan: {figures['token_values_issued']} token values issued "
+        f"({figures['tokens_servers_reported']} reported by {figures['servers_checked']} servers); searched "
+        f"{figures['frames']} frames from {figures['hosts']} hosts, {figures['files']} files "
+        f"({figures['mib']:.1f} MiB), {figures['reports']} test reports and {figures['requests_audited']} "
+        f"outgoing HTTP requests ({figures['requests_with_tokens']} carrying tokens): {len(leaks)} leaked"
     )
-    terminalreporter.write_sep("=", summary, red=bool(leaks), green=not leaks)
+    bad = bool(leaks or problems)
+    terminalreporter.write_sep("=", summary, red=bad, green=not bad)
     for name, places in leaks.items():
         terminalreporter.write_line(f"LEAK {name} found in: {', '.join(sorted(places))}", red=True)
+    for problem in problems:
+        terminalreporter.write_line(f"TOKEN SCAN BROKEN: {problem}", red=True)
+    if figures["token_values_issued"]:
+        figure_files.record("token_scan", figures)

@@ -5,7 +5,9 @@
     python -m tests.support.toy_server sse PORT       (legacy SSE at /sse)
 
 Every call to ``count`` appends a line to the file named by TOY_CALL_LOG, so tests can prove a call ran
-exactly once.
+exactly once. A ``sleep`` with a ``tag`` writes "started TAG" when it begins and "cancelled TAG" when the
+server cancels it (the client sent ``notifications/cancelled``) to the file named by TOY_EVENT_LOG, so tests
+can wait for a call to be in flight and see that the server was told to stop it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 import zlib
 from typing import Annotated
@@ -33,11 +36,66 @@ def echo(text: str) -> str:
     return text
 
 
+def _event(line: str) -> None:
+    path = os.environ.get("TOY_EVENT_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+
 @server.tool()
-async def sleep(seconds: float) -> str:
+async def sleep(seconds: float, tag: str = "") -> str:
     """Wait, then answer."""
-    await asyncio.sleep(seconds)
+    if tag:
+        _event(f"started {tag}")
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        if tag:
+            _event(f"cancelled {tag}")
+        raise
     return f"slept {seconds}"
+
+
+_arrived: dict[str, int] = {}
+
+
+@server.tool()
+async def meet(group: str, count: int, wait_s: float) -> str:
+    """Answer once ``count`` calls of this ``group`` are under way at the same time (or after ``wait_s``,
+    saying how many were): calls that run one after another can never all meet."""
+    _arrived[group] = _arrived.get(group, 0) + 1
+    deadline = time.monotonic() + wait_s
+    while _arrived[group] < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return "met" if _arrived[group] >= count else f"only {_arrived[group]} of {count} were under way"
+
+
+@server.tool()
+def linger(stay_s: float) -> str:
+    """Keep the process alive ``stay_s`` after its session ends (stdin closed), as a server with work of its
+    own would: only its client stopping it ends it sooner."""
+    threading.Thread(target=time.sleep, args=(stay_s,), daemon=False).start()
+    return "lingering"
+
+
+@server.tool()
+def hang_up(stay_s: float) -> str:
+    """Close stdout just after answering, so the client sees the session end, but stay alive ``stay_s`` longer,
+    deaf to stdin closing: the moment between a session ending and the client's cleanup lasts that long."""
+
+    def later() -> None:
+        time.sleep(0.3)
+        # The SDK writes to a duplicate of the original stdout; close every descriptor of that pipe (Linux).
+        for name in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                if _same_file(os.fstat(int(name)), _WIRE):
+                    os.close(int(name))
+        _event("hung up")
+        time.sleep(stay_s)
+
+    threading.Thread(target=later, daemon=False).start()
+    return "hanging up"
 
 
 @server.tool()
@@ -164,6 +222,14 @@ async def grow(name: str, ctx: Context) -> str:
     with contextlib.suppress(Exception):  # 2026-era sessions have no such notification: listen carries it
         await ctx.request_context.session.send_tool_list_changed()
     return f"added {name}"
+
+
+#: The stdout pipe the client reads, identified before the SDK moves it to another descriptor.
+_WIRE = os.fstat(1)
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def main() -> None:
