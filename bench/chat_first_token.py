@@ -140,11 +140,6 @@ def run(turns: int = 30) -> dict:
             "turns": turns,
             "target_overhead_ms": 20,
         },
-        "samples": {
-            "direct_first_token_ms": direct_times,
-            "host_first_token_ms": host_times,
-            "direct_long_conversation_first_token_ms": direct_long,
-            "host_long_conversation_first_token_ms": long_times,
         "stop_ms": {
             "median": round(statistics.median(stops), 2),
             "max": round(max(stops), 2),
@@ -153,6 +148,8 @@ def run(turns: int = 30) -> dict:
         "samples": {
             "direct_first_token_ms": direct_times,
             "host_first_token_ms": host_times,
+            "direct_long_conversation_first_token_ms": direct_long,
+            "host_long_conversation_first_token_ms": long_times,
             "stop_ms": stops,
         },
     }
