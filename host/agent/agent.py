@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import re
@@ -634,6 +635,12 @@ class ChatAgent:
             raise
         except Exception as exc:
             raise chat_failed(describe_llm_error(exc)) from None
+        finally:
+            # Stopped mid-answer (or failed): close the connection now, so the endpoint stops generating and
+            # billing. Newer openai clients do this when the iteration is abandoned; older ones leave it to
+            # garbage collection.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(stream.close())
         tool_calls = [calls[i] for i in sorted(calls)]
         for call in tool_calls:
             call["id"] = call["id"] or f"call_{secrets.token_hex(6)}"

@@ -162,6 +162,10 @@ class ScriptedLLM:
                 for piece in step.get("pieces") or ([step["text"]] if step.get("text") else []):
                     yield chunk({"content": piece})
                     await asyncio.sleep(step.get("delay", 0))
+                    # Some servers' streaming stops on a disconnect only at their next write; ask, so an
+                    # abandoned stream is counted as soon as the client has gone, whatever the server version.
+                    if step.get("delay") and await request.is_disconnected():
+                        return
                 for i, call in enumerate(step.get("tool_calls", [])):
                     call_id = call.get("id") or f"call_{len(self.requests)}_{i}"
                     yield chunk({"tool_calls": [{"index": i, "id": call_id, "type": "function",
