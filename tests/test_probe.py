@@ -34,7 +34,7 @@ def test_probe_lists_tools_and_calls_one(tmp_path, path, auth):
         report = json.loads(done.stdout)
         assert report["server"]["name"] == "Notion"
         assert report["transport"] == ("http" if path == "/mcp" else "sse")
-        assert len(report["tools"]) == 8
+        assert len(report["tools"]) == 14
         assert "Engineering Handbook" in report["call"]["content"][0]["text"]
         if auth:
             assert server.admin("stats")["oauth"]["authorizations"] == 1
