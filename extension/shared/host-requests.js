@@ -4,6 +4,7 @@
 // either side of the protocol fails a test. Pages send no verb that is not built here.
 
 import { splitCommand } from "./command-line.js";
+import { createPageArguments } from "./notion-quick.js";
 
 // --- the background's own ---------------------------------------------------------------------------------
 
@@ -36,6 +37,12 @@ export function serverFromEditor({ id, name, kind, trusted, url = "", transport 
   else fields.command = splitCommand(command);
   return id ? serverUpdate(id, fields) : serverAdd({ ...fields, kind });
 }
+
+/**
+ * "Add another Notion workspace": a new entry for Notion's server, named "Notion" (its id is derived, "notion-2"…),
+ * so it gets a uid, tokens and a registration of its own; signing it in names it after its workspace.
+ */
+export const addNotionWorkspace = (url) => serverAdd({ name: "Notion", kind: "remote", url: String(url).trim() });
 
 /** The built-in SQLite server's database file and write switch. */
 export const sqliteSettings = (server, { dbPath, allowWrites }) =>
@@ -71,12 +78,16 @@ export const chatHistory = (conversationId) => ["chat.history", { conversation_i
 export const chatDelete = (conversationId) => ["chat.delete", { conversation_id: conversationId }];
 
 /**
- * A slash command typed in the chat, for when no model is set up: `/search words`, `/sql SELECT …`,
- * `/tool server.tool {json arguments}`. Returns {server, tool, arguments}; throws, in words, what is wrong.
+ * A slash command typed in the chat, for when no model is set up: `/search words` (in the Notion workspace
+ * `notionServer`), `/sql SELECT …`, `/tool server.tool {json arguments}`. Returns {server, tool, arguments}; throws,
+ * in words, what is wrong.
  */
-export function slashCommand(command) {
+export function slashCommand(command, notionServer = "notion") {
   const [, verb, rest = ""] = /^\/(\w+)\s*([\s\S]*)$/.exec(command) ?? [];
-  if (verb === "search") return { server: "notion", tool: "notion-search", arguments: { query: rest.trim() } };
+  if (verb === "search") {
+    if (!notionServer) throw new Error("no Notion workspace is connected: connect one in the toolbar popup");
+    return { server: notionServer, tool: "notion-search", arguments: { query: rest.trim() } };
+  }
   if (verb === "sql") return { server: "sqlite", tool: "read_query", arguments: { query: rest.trim() } };
   if (verb === "tool") {
     const match = /^([\w-]+)\.([\w.-]+)\s*([\s\S]*)$/.exec(rest.trim());
@@ -93,15 +104,16 @@ export function slashCommand(command) {
   throw new Error(`unknown command /${verb ?? ""}; try /search, /sql or /tool`);
 }
 
-/** "Save page to Notion": the page ({url, title, selection, text}) as a new row of a database, its source first. */
-export function savePage(page, databaseId, titleProperty) {
+/**
+ * "Save page to Notion": the page ({url, title, selection, text}) as a new page in the Notion workspace `server`,
+ * under `parent` ({kind: "page" | "data_source", id, schema?}), its source first. Throws in words when the parent
+ * is missing or a data source has no title property.
+ */
+export function savePage(page, { server, parent }) {
   const content = `Source: ${page.url}\n\n${page.selection || page.text}`;
   return {
-    server: "notion",
+    server,
     tool: "notion-create-pages",
-    arguments: {
-      parent: { database_id: databaseId.trim() },
-      pages: [{ properties: { [titleProperty.trim() || "Name"]: page.title || page.url }, content }],
-    },
+    arguments: createPageArguments({ parent, schema: parent?.schema, title: page.title || page.url, markdown: content }),
   };
 }
