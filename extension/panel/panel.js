@@ -19,8 +19,11 @@ import {
   savePage,
   slashCommand,
   toolCall,
+  toolsList,
 } from "../shared/host-requests.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import { NotionForms } from "../shared/notion-forms.js";
+import { isNotionServer, quickActionsFor } from "../shared/notion-quick.js";
 import { renderResult } from "../shared/render-result.js";
 
 const client = new BridgeClient();
@@ -118,6 +121,7 @@ function onEvent(event) {
 client.onEvent((event) => isOwnEvent(event, conversationId), onEvent);
 client.onState((state) => {
   status = state.status;
+  updateWorkspaces(state.host === "connected" ? (status?.servers ?? []) : []).catch(() => {});
   const commands = [];
   for (const server of status?.servers ?? []) {
     if (server.state === "connected") commands.push(`/tool ${server.id}.`);
@@ -175,7 +179,9 @@ async function pageContext() {
 /** Run a tool from the panel itself (a slash command, Save page), on a card of its own that Stop can cancel. */
 async function runTool({ server, tool, arguments: args }) {
   const call = client.start(...toolCall(server, tool, args), 130_000);
-  const shown = { call_id: call.id, server, tool, arguments: args };
+  // The card names the server as its status does: a Notion workspace's card says which workspace.
+  const server_name = status?.servers?.find((s) => s.id === server)?.name ?? server;
+  const shown = { call_id: call.id, server, server_name, tool, arguments: args };
   toolCard({ ...shown, status: "running" });
   calls.add(call.id);
   showRunning();
@@ -189,11 +195,105 @@ async function runTool({ server, tool, arguments: args }) {
   return reply;
 }
 
+// --- Notion workspaces: which one /search, Save page and the forms use ---------------------------------------
+
+const workspaceSelect = document.getElementById("workspace");
+const LAST_WORKSPACE = "notion.lastWorkspace"; // the last one chosen, kept for every panel
+let notionServers = []; // connected servers that are Notion workspaces: [{id, name, workspace}]
+let lastWorkspace = null;
+const notionTools = new Map(); // server id + tool count -> Promise<boolean>: whether it offers Notion's tools
+
+function isNotion(server) {
+  if (server.workspace) return Promise.resolve(true);
+  const key = `${server.id}:${server.tools}`;
+  if (!notionTools.has(key)) {
+    notionTools.set(key, client.request(...toolsList(server.id)).then((reply) => reply.ok && isNotionServer(reply.result.tools.map((t) => t.name))));
+  }
+  return notionTools.get(key);
+}
+
+async function updateWorkspaces(servers) {
+  const connected = servers.filter((s) => s.state === "connected");
+  const flags = await Promise.all(connected.map(isNotion));
+  notionServers = connected.filter((_, i) => flags[i]).map((s) => ({ id: s.id, name: s.workspace?.name ?? s.name, workspace: s.workspace }));
+  const many = notionServers.length > 1;
+  document.getElementById("workspace-bar").hidden = !many;
+  const shown = workspaceSelect.value;
+  const wanted = notionServers.some((s) => s.id === shown) ? shown : notionServers.some((s) => s.id === lastWorkspace) ? lastWorkspace : "";
+  workspaceSelect.replaceChildren(
+    ...(wanted ? [] : [Object.assign(el("option", "", "— which workspace? —"), { value: "" })]),
+    ...notionServers.map((s) => Object.assign(el("option", "", `${s.workspace?.icon && !s.workspace.icon.startsWith("https://") ? `${s.workspace.icon} ` : ""}${s.name}`), { value: s.id })),
+  );
+  workspaceSelect.value = wanted;
+  updateFormActions();
+}
+
+/** The Notion workspace to act in: the only one, or the one chosen; null (after asking) when it is not clear. */
+function chosenWorkspace() {
+  if (!notionServers.length) {
+    problem("No Notion workspace is connected: connect one in the toolbar popup.");
+    return null;
+  }
+  if (notionServers.length === 1) return notionServers[0].id;
+  if (notionServers.some((s) => s.id === workspaceSelect.value)) return workspaceSelect.value;
+  document.getElementById("workspace-bar").classList.add("asking");
+  workspaceSelect.focus();
+  problem(`Which Notion workspace? ${notionServers.length} are connected: choose one above, then try again.`);
+  return null;
+}
+
+workspaceSelect.addEventListener("change", () => {
+  document.getElementById("workspace-bar").classList.remove("asking");
+  problem(null);
+  lastWorkspace = workspaceSelect.value || null;
+  chrome.storage.local.set({ [LAST_WORKSPACE]: lastWorkspace }).catch(() => {});
+  if (!document.getElementById("forms").hidden) showFormAction();
+  if (!document.getElementById("save-form").hidden) showSaveForm();
+});
+
+function workspaceName(server) {
+  return notionServers.find((s) => s.id === server)?.name ?? server;
+}
+
+// --- the Notion forms: Run calls the tool (a card here), Ask sends the filled request to the model ---------------
+
+const formHost = {
+  client,
+  server: chosenWorkspace,
+  run: (server, tool, args) => runTool({ server, tool, arguments: args }),
+  ask: (message) => sendToModel(message),
+  problem,
+  workspaceName,
+};
+const forms = new NotionForms(document.getElementById("form-area"), formHost);
+const formAction = document.getElementById("form-action");
+
+function updateFormActions() {
+  const current = formAction.value;
+  formAction.replaceChildren(...quickActionsFor(["notion-search", "notion-fetch", "notion-query-data-sources", "notion-create-pages", "notion-update-page", "notion-create-comment"])
+    .map((a) => Object.assign(el("option", "", a.title), { value: a.id })));
+  if (current) formAction.value = current;
+}
+
+function showFormAction() {
+  forms.forget();
+  forms.show(formAction.value);
+}
+
+formAction.addEventListener("change", showFormAction);
+document.getElementById("open-forms").addEventListener("click", () => {
+  const section = document.getElementById("forms");
+  section.hidden = !section.hidden;
+  if (!section.hidden) showFormAction();
+});
+
 /** Slash commands: tools straight from the panel, for when no model is configured. */
 async function slash(command) {
   let call;
   try {
-    call = slashCommand(command);
+    const notion = /^\/search\b/.test(command) ? chosenWorkspace() : undefined;
+    if (notion === null) return;
+    call = slashCommand(command, notion);
   } catch (error) {
     return problem(error.message);
   }
@@ -208,19 +308,31 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   text.value = "";
   problem(null);
   if (question.startsWith("/")) return slash(question);
-  if (!llmReady) return problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+  if (!(await sendToModel(question))) text.value = question; // nothing was sent; the reason is shown
+});
+
+/** One turn with the model: the person's message (typed, or a form's request), with the page when asked to. */
+async function sendToModel(question) {
+  if (!llmReady) {
+    problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+    return false;
+  }
+  if (turn) {
+    problem("The model is still answering; wait for it or press Stop.");
+    return false;
+  }
   let context = null;
   if (document.getElementById("use-page").checked) {
     context = await pageContext();
-    if (!context) {
-      text.value = question; // nothing was sent; the reason is shown
-      return;
-    }
+    if (!context) return false;
   }
   if (!conversationId) {
     // Start the conversation first, so every event of its first turn already carries an id this panel knows.
     const started = await client.request(...chatNew());
-    if (!started.ok) return problem(started.error.message);
+    if (!started.ok) {
+      problem(started.error.message);
+      return false;
+    }
     bind(started.result.conversation_id);
   }
   say("user", question);
@@ -239,7 +351,8 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
     if (!reply.ok) problem(reply.error.message);
   }
   loadConversations();
-});
+  return true;
+}
 
 /** Stop shows while this panel runs anything; Send waits for its turn to end (the host refuses a second one). */
 function showRunning() {
@@ -269,16 +382,43 @@ document.getElementById("close").addEventListener("click", () => {
   client.post("panel.close", { tabId });
   window.close();
 });
+// --- Save page to Notion: where it goes is picked in the chosen workspace, never typed as an id ---------------
+
+const saver = new NotionForms(document.getElementById("save-where"), formHost);
+let saveParent = null;
+let saveServer = null;
+
+function showSaveForm() {
+  saveParent = null;
+  saveServer = chosenWorkspace();
+  const box = document.getElementById("save-where");
+  box.replaceChildren();
+  if (!saveServer) return;
+  const where = saver.parentPicker(saveServer, `Save into (a page or a database in ${workspaceName(saveServer)})`, (parent) => {
+    saveParent = parent;
+  });
+  box.append(where);
+  where.search().catch((error) => problem(error.message));
+}
+
 document.getElementById("save-page").addEventListener("click", () => {
-  document.getElementById("save-form").hidden = !document.getElementById("save-form").hidden;
+  const form = document.getElementById("save-form");
+  form.hidden = !form.hidden;
+  problem(null);
+  if (!form.hidden) showSaveForm();
 });
-document.getElementById("save-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
+document.getElementById("save-now").addEventListener("click", async () => {
+  if (!saveServer || !saveParent) return problem("Choose where to save the page: type a name and pick it from the list.");
   const page = await pageContext();
   if (!page) return;
-  form.hidden = true;
-  await runTool(savePage(page, form.database.value, form.title_property.value));
+  let call;
+  try {
+    call = savePage(page, { server: saveServer, parent: saveParent });
+  } catch (error) {
+    return problem(error.message);
+  }
+  document.getElementById("save-form").hidden = true;
+  await runTool(call);
 });
 
 /** Reopened on a tab whose chat had a conversation: show it again. */
@@ -292,5 +432,10 @@ async function restore() {
   }
 }
 
+const rememberedWorkspace = chrome.storage.local.get(LAST_WORKSPACE).then((stored) => {
+  lastWorkspace = stored[LAST_WORKSPACE] ?? null;
+  if (status) return updateWorkspaces(status.servers ?? []);
+}).catch(() => {});
+
 // data-ready: the panel has its configuration and conversations and can take a message (the browser tests wait for it).
-Promise.all([loadConfig(), restore().then(loadConversations)]).finally(() => (document.body.dataset.ready = "true"));
+Promise.all([loadConfig(), rememberedWorkspace, restore().then(loadConversations)]).finally(() => (document.body.dataset.ready = "true"));
