@@ -22,6 +22,8 @@ the authorization server, the consent page, and ``/_admin/`` knobs for tests:
     GET  /_admin/pages?title=…                            pages whose title contains the text
     GET  /_admin/issued-tokens                            every token value issued (to scan for leaks)
     GET  /_admin/redirect-checks                          strict mode: redirect URIs registered and refused
+    POST /_admin/call             {"tool": …, "arguments": {…}}   a tool's answer without signing in or counting it
+                                                          (tests check what happened through the tools' own eyes)
 
 Tool arguments are checked against the tool's inputSchema before anything runs, and a call that fails the check
 is answered the way the hosted server (the TypeScript SDK's McpServer) answers it: an error result saying
@@ -185,6 +187,11 @@ class NotionDouble(MCPServer[Any]):
                 "retry_after_seconds": knobs.retry_after_seconds,
             }
             return _text(message, {"error": error}, error=True)
+        return self.carry_out(name, arguments)
+
+    def carry_out(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+        """A call once it is let through: checked against the tool's inputSchema, then done."""
+        knobs = self.knobs
         errors = sorted(self.validators[name].iter_errors(arguments), key=lambda e: list(e.absolute_path))
         if errors:
             return _text(validation_failure(name, errors), error=True)
@@ -308,6 +315,11 @@ def build_app(
             if body.get("mode") not in ("notion", "strict"):
                 return JSONResponse({"error": "mode must be 'notion' or 'strict'"}, status_code=400)
             provider.rotation = body["mode"]
+        elif name == "call":
+            if body.get("tool") not in server.tool_specs:
+                return JSONResponse({"error": f"no tool {body.get('tool')!r}"}, status_code=404)
+            result = server.carry_out(body["tool"], body.get("arguments") or {})
+            return JSONResponse({"isError": bool(result.is_error), "text": result.content[0].text})  # type: ignore[union-attr]
         elif name == "tool-access":
             level = body.get("query_data_sources", knobs.access.query_data_sources)
             if level not in ACCESS_LEVELS:
