@@ -28,6 +28,8 @@ class World:
     notions: list[DevNotionProcess]
     llm: ScriptedLLM
     handles: dict[str, str] = field(default_factory=dict)
+    next_tab: int = 100
+    """Tab ids for panels of their own (a panel binds to its tab's conversation)."""
 
     @property
     def notion(self) -> DevNotionProcess:
