@@ -277,3 +277,58 @@ def test_two_workspaces_each_with_its_name_icon_and_sign_in(tmp_path):
         assert "Connected" in card_text(driver, "notion-2") and "Globex" in card_text(driver, "notion-2")
         assert stored_servers(w.home) == {"notion-2"}
         assert globex.admin("stats")["oauth"]["revocations"] == 0
+
+
+def test_update_a_rows_properties_and_a_pages_content(tmp_path):
+    with world(tmp_path, [ACME]) as w:
+        driver = w.driver
+        sign_in(w)
+        source = tasks_source(w.notion)
+        row = w.notion.call("notion-search", query="T-3", data_source_url=source)["results"][0]
+        open_panel(w)
+        open_form(w, "Update a page")
+        form = driver.find_element(By.CSS_SELECTOR, "#form-area [data-form=update]")
+        form.find_element(By.CSS_SELECTOR, "input[name=find]").send_keys(row["title"] + "\n")
+        choose(driver, "select[name=found]", row["title"], form)
+        wait_until(
+            lambda: form.find_elements(By.CSS_SELECTOR, '[data-property="Status"] select'),
+            "the row's properties",
+        )
+        choose(driver, '[data-property="Status"] select', "Done", form)
+        estimate = form.find_element(By.CSS_SELECTOR, '[data-property="Estimate"] input')
+        estimate.clear()
+        estimate.send_keys("13")
+        form.find_element(By.CSS_SELECTOR, ".nf-run").click()
+        wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#form-area .nf-updated"), "the update")
+        assert "2 properties" in driver.find_element(By.CSS_SELECTOR, "#form-area .nf-updated").text, (
+            "only what changed"
+        )
+        text = w.notion.call("notion-fetch", id=row["url"])["text"]
+        assert '"Status":"Done"' in text and '"Estimate":13' in text
+
+        open_form(w, "Comment on a page")
+        open_form(w, "Update a page")  # a fresh form
+        form = driver.find_element(By.CSS_SELECTOR, "#form-area [data-form=update]")
+        form.find_element(By.CSS_SELECTOR, "input[name=find]").send_keys("Q3 Planning Notes\n")
+        choose(driver, "select[name=found]", "Q3 Planning Notes", form)
+        wait_until(
+            lambda: form.find_elements(By.CSS_SELECTOR, ".nf-pair textarea[name=find]"), "find and replace"
+        )
+        form.find_element(By.CSS_SELECTOR, ".nf-pair textarea[name=find]").send_keys(
+            "Cut onboarding time in half."
+        )
+        form.find_element(By.CSS_SELECTOR, ".nf-pair textarea[name=replace]").send_keys(
+            "Cut onboarding time by two thirds."
+        )
+        form.find_element(By.CSS_SELECTOR, ".nf-run").click()
+        wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#form-area .nf-updated"), "the replacement")
+        planning = w.notion.call("notion-search", query="Q3 Planning")["results"][0]
+        content = w.notion.call("notion-fetch", id=planning["url"])["text"]
+        assert "Cut onboarding time by two thirds." in content and "in half" not in content
+        form = driver.find_element(By.CSS_SELECTOR, "#form-area [data-form=update]")
+        form.find_element(By.CSS_SELECTOR, ".nf-pair textarea[name=find]").send_keys(" (no such text)")
+        form.find_element(By.CSS_SELECTOR, ".nf-run").click()
+        wait_until(
+            lambda: "not found in the page's content" in problem_text(driver),
+            "Notion's refusal, in its words",
+        )

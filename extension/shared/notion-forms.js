@@ -611,7 +611,9 @@ export class NotionForms {
         const now = field.read();
         const type = schema?.[name]?.type;
         const before = kindOf(type) === "date" ? (initial[`date:${name}:start`] ?? "").slice(0, 10) : initial[name];
-        const same = Array.isArray(now) ? JSON.stringify(now) === JSON.stringify(before ?? []) : typeof now === "boolean" ? now === (before === "__YES__") : String(now ?? "") === String(before ?? "");
+        const sorted = (list) => JSON.stringify([...(list ?? [])].map(String).sort());
+        const same = Array.isArray(now) ? sorted(now) === sorted(Array.isArray(before) ? before : before ? [before] : [])
+          : typeof now === "boolean" ? now === (before === "__YES__") : String(now ?? "") === String(before ?? "");
         if (!same) changed[name] = now;
       }
       const found = [...pairs.querySelectorAll(".nf-pair")].map((row) => ({ find: row.querySelector("[name=find]").value, replace: row.querySelector("[name=replace]").value })).filter((p) => p.find);
