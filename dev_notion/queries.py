@@ -93,7 +93,7 @@ def cells(workspace: Workspace, source: DataSource, page: Page, row_number: int)
     row: dict[str, Any] = {"url": page.url, "createdTime": iso(page.created_time)}
     for prop in source.properties.values():
         name = column_name(prop)
-        value = page.title if prop.type == "title" else page.values.get(prop.name)
+        value: Any = page.title if prop.type == "title" else page.values.get(prop.name)
         if prop.type == "date":
             row[f"date:{name}:start"] = value["start"] if value else None
             row[f"date:{name}:end"] = value.get("end") if value else None

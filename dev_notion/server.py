@@ -170,7 +170,7 @@ class NotionDouble(MCPServer[Any]):
         spec = self.tool_specs.get(name)
         return spec["inputSchema"] if spec else None
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> CallToolResult:  # type: ignore[override]
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> CallToolResult:
         if name not in self.offered():
             return _text(f"MCP error -32602: Tool {name} not found", error=True)
         knobs = self.knobs

@@ -63,9 +63,9 @@ class Workspace:
         self.views: dict[str, View] = {}
         self.discussions: list[Discussion] = []
         self.self_id = ""
-        from dev_notion.seed import seed
+        from dev_notion.seed import seed as fill
 
-        seed(self)
+        fill(self)
 
     def new_id(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
@@ -183,7 +183,7 @@ class Workspace:
         values: dict[str, Any] = {}
         for prop in source.properties.values():
             name = f"userDefined:{prop.name}" if prop.name.lower() in ("id", "url") else prop.name
-            value = page.title if prop.type == "title" else page.values.get(prop.name)
+            value: Any = page.title if prop.type == "title" else page.values.get(prop.name)
             if prop.type == "date":
                 if value:
                     values[f"date:{name}:start"] = value["start"]
@@ -287,7 +287,7 @@ class Workspace:
 
     def _view_json(self, view: View) -> str:
         source = self.data_sources[view.data_source_id]
-        shown = {
+        shown: dict[str, Any] = {
             "dataSourceUrl": f"{{{{{source.url}}}}}",
             "displayProperties": list(source.properties),
             "name": view.name,
