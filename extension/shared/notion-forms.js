@@ -360,6 +360,9 @@ export class NotionForms {
           this.output.replaceChildren(el("p", { class: "nf-notice", role: "status" }, `${this.workspaceWords(server)}'s plan refused the query: ${error.message} Searching within the database instead.`));
           return this.searchInstead(server, source, q.where, schema, true);
         }
+        if (error?.code === "invalid_arguments") {
+          throw new Error(`Notion did not take the query in this shape; its tool may have changed (README: "Check against your own Notion"). ${error.message.split("\n")[0]}`);
+        }
         if (error) throw new Error(error.message);
         const { rows, hasMore } = queryRows(reply.result);
         this.output.replaceChildren(
