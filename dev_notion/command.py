@@ -16,6 +16,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--auto-approve", action="store_true", help="approve sign-ins without the consent page"
     )
     parser.add_argument("--workspace-name", default="Acme Corp")
+    parser.add_argument("--workspace-icon", default="🏢", help="an emoji or image URL; empty for none")
+    parser.add_argument(
+        "--strict-redirects",
+        action="store_true",
+        help="check redirect URIs byte for byte, as Notion's authorization server does",
+    )
+    parser.add_argument(
+        "--query-data-sources",
+        default="available",
+        choices=["available", "available_with_limit", "plan_required", "off"],
+        help="what the workspace's plan allows of notion-query-data-sources",
+    )
     parser.add_argument("--large-page-mib", type=float, default=0, help="add a page of this many MiB")
 
 
@@ -29,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         auth=not args.no_auth,
         workspace_name=args.workspace_name,
+        workspace_icon=args.workspace_icon or None,
+        strict_redirects=args.strict_redirects,
+        query_data_sources=args.query_data_sources,
         token_lifetime_s=args.token_lifetime,
         auto_approve=args.auto_approve,
         large_page_mib=args.large_page_mib,

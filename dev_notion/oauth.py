@@ -1,8 +1,15 @@
 """The authorization server of the Notion-compatible server, built on the SDK's provider interface.
 
 Shaped like Notion's: dynamic registration of public clients, PKCE S256 (enforced by the SDK's handlers),
-``resource`` accepted, rotating refresh tokens, revocation, and a token response that names the workspace.
-The consent page has Allow and Deny.
+``resource`` accepted, rotating refresh tokens, revocation, and a plain token response (access and refresh token,
+``expires_in``, ``token_type``): the hosted server's does not name the workspace, so a client learns it from the
+``notion-fetch`` tool with the id ``self``. The consent page has Allow and Deny.
+
+``StrictRedirects`` (``--strict-redirects``) checks redirect URIs the way the hosted authorization server does
+(Cloudflare's workers-oauth-provider): registration needs at least one redirect URI, each with a scheme that is not
+``javascript:``, ``data:`` and the like and without control characters; ``/authorize`` and the code exchange accept
+only a URI registered for the client, compared as strings, byte for byte, except that a loopback URI may differ in
+its port (RFC 8252). The SDK's own check compares parsed URLs, which forgives differences the hosted server does not.
 
 Refresh-token rotation follows Notion's server exactly, because a client's crash safety depends on it.
 Notion's hosted MCP server runs on Cloudflare's workers-oauth-provider (Notion's own MCP client guide says
@@ -19,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import os
 import secrets
 import time
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from mcp.server.auth.provider import (
     AccessToken,
@@ -37,13 +46,6 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-
-
-class NotionTokenResponse(OAuthToken):
-    """Notion's token response also says which workspace the person granted."""
-
-    workspace_name: str | None = None
-    workspace_id: str | None = None
 
 
 @dataclass
@@ -185,7 +187,8 @@ class DevAuthProvider:
             raise AuthorizeError("invalid_request", "this consent request expired or was already answered")
         code = AuthorizationCode(
             code=secrets.token_urlsafe(32),
-            scopes=pending.params.scopes or [],
+            # No scope asked for: the client's registered one (the hosted server offers only "default").
+            scopes=pending.params.scopes or (pending.client.scope or "").split(),
             expires_at=time.time() + 300,
             client_id=pending.client.client_id or "",
             code_challenge=pending.params.code_challenge,
@@ -227,7 +230,7 @@ class DevAuthProvider:
 
     # --- tokens ---------------------------------------------------------------------------------------
 
-    def _issue(self, grant: _Grant) -> NotionTokenResponse:
+    def _issue(self, grant: _Grant) -> OAuthToken:
         scopes = grant.scopes
         access = AccessToken(
             token=f"ntn_at_{secrets.token_urlsafe(24)}",
@@ -249,14 +252,12 @@ class DevAuthProvider:
         self.issued += [access.token, refresh.token]
         _append_to_issued_log(self.base_url, access.token, refresh.token)
         self.stats.token_issues += 1
-        return NotionTokenResponse(
+        return OAuthToken(
             access_token=access.token,
             token_type="Bearer",
             expires_in=self.token_lifetime_s,
             refresh_token=refresh.token,
             scope=" ".join(scopes) or None,
-            workspace_name=self.workspace_name,
-            workspace_id=self.workspace_id,
         )
 
     async def load_refresh_token(
@@ -385,3 +386,198 @@ def _append_to_issued_log(issuer: str, *tokens: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as log:
             log.write("".join(f"{token}\t{issuer}\n" for token in tokens))
+
+
+# --- strict redirect URIs -----------------------------------------------------------------------------------
+
+_DANGEROUS_SCHEMES = ("javascript:", "data:", "vbscript:", "file:", "mailto:", "blob:")
+
+
+def _loopback(uri: str) -> bool:
+    host = (urlsplit(uri).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_allowed(requested: str, registered: list[str]) -> bool:
+    """workers-oauth-provider's rule: exact string match, or a loopback URI differing only in its port."""
+    for uri in registered:
+        if _loopback(requested) and _loopback(uri):
+            a, b = urlsplit(requested), urlsplit(uri)
+            if (a.scheme, a.hostname, a.path, a.query) == (b.scheme, b.hostname, b.path, b.query):
+                return True
+        elif requested == uri:
+            return True
+    return False
+
+
+def scheme_problem(uri: Any) -> str | None:
+    if not isinstance(uri, str):
+        return "a redirect URI must be a string"
+    text = uri.strip()
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+        return "a redirect URI must not hold control characters"
+    if ":" not in text:
+        return f"{uri!r} has no scheme"
+    if text[: text.index(":") + 1].lower() in _DANGEROUS_SCHEMES:
+        return f"{uri!r} uses a scheme that is not allowed"
+    return None
+
+
+@dataclass
+class RedirectChecks:
+    """What the strict mode saw: the redirect URIs each client registered, as sent, and every refusal."""
+
+    base_url: str
+    scopes: list[str]
+    registered: dict[str, list[str]] = field(default_factory=dict)
+    refusals: list[dict[str, str]] = field(default_factory=list)
+
+    def refuse(self, where: str, error: str, description: str) -> None:
+        self.refusals.append({"where": where, "error": error, "description": description})
+
+    def report(self) -> dict[str, Any]:
+        return {"strict": True, "registered": self.registered, "refusals": self.refusals}
+
+
+class StrictRedirects:
+    """ASGI middleware in front of /register, /authorize and /token (see the module docstring)."""
+
+    def __init__(self, app: Any, checks: RedirectChecks) -> None:
+        self.app = app
+        self.checks = checks
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/register" and method == "POST":
+            await self._register(scope, receive, send)
+        elif path == "/authorize" and method in ("GET", "POST"):
+            await self._authorize(scope, receive, send)
+        elif path == "/token" and method == "POST":
+            await self._token(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _register(self, scope: Any, receive: Any, send: Any) -> None:
+        body = await _body(receive)
+        try:
+            metadata = json.loads(body or b"{}")
+        except ValueError:
+            metadata = None
+        uris = metadata.get("redirect_uris") if isinstance(metadata, dict) else None
+        problem = None
+        if not isinstance(uris, list) or not uris:
+            problem = "redirect_uris is required and must not be empty"
+        else:
+            problem = next((p for p in map(scheme_problem, uris) if p), None)
+        requested_scope = str(metadata.get("scope") or "") if isinstance(metadata, dict) else ""
+        unknown = [s for s in requested_scope.split() if s not in self.checks.scopes]
+        if problem is None and unknown:
+            problem = f"scope {' '.join(unknown)!r} is not offered; the server offers {' '.join(self.checks.scopes)!r}"
+        if problem is not None:
+            self.checks.refuse("register", "invalid_client_metadata", problem)
+            await _json(send, 400, {"error": "invalid_client_metadata", "error_description": problem})
+            return
+        answer: list[Any] = []
+
+        async def keep(message: Any) -> None:
+            answer.append(message)
+
+        await self.app(scope, _replay(body, receive), keep)
+        raw = b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
+        try:
+            client_id = json.loads(raw).get("client_id")
+        except (ValueError, AttributeError):
+            client_id = None
+        if client_id:
+            self.checks.registered[client_id] = [str(u) for u in uris]  # type: ignore[union-attr]
+        for message in answer:
+            await send(message)
+
+    async def _authorize(self, scope: Any, receive: Any, send: Any) -> None:
+        body = await _body(receive) if scope["method"] == "POST" else b""
+        query = scope.get("query_string", b"").decode("latin-1")
+        params = {k: v[0] for k, v in parse_qs(body.decode("latin-1") if body else query).items()}
+        client_id = params.get("client_id", "")
+        registered = self.checks.registered.get(client_id)
+        redirect = params.get("redirect_uri")
+        if registered is not None and (not redirect or not redirect_allowed(redirect, registered)):
+            description = (
+                f"Invalid redirect URI: {redirect!r} is not registered for this client "
+                f"(registered: {', '.join(registered)})"
+            )
+            self.checks.refuse("authorize", "invalid_request", description)
+            await _json(send, 400, {"error": "invalid_request", "error_description": description})
+            return
+        unknown = [s for s in (params.get("scope") or "").split() if s not in self.checks.scopes]
+        resource = params.get("resource")
+        if redirect and (unknown or (resource and resource.rstrip("/") != f"{self.checks.base_url}/mcp")):
+            error = "invalid_scope" if unknown else "invalid_target"
+            description = (
+                f"scope {' '.join(unknown)!r} is not offered"
+                if unknown
+                else f"resource {resource!r} is not this server"
+            )
+            self.checks.refuse("authorize", error, description)
+            query_out = {"error": error, "error_description": description, "iss": self.checks.base_url}
+            if params.get("state"):
+                query_out["state"] = params["state"]
+            location = f"{redirect}{'&' if '?' in redirect else '?'}{urlencode(query_out)}"
+            await send(
+                {"type": "http.response.start", "status": 302, "headers": [(b"location", location.encode())]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, _replay(body, receive) if body else receive, send)
+
+    async def _token(self, scope: Any, receive: Any, send: Any) -> None:
+        body = await _body(receive)
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        registered = self.checks.registered.get(form.get("client_id", ""))
+        redirect = form.get("redirect_uri")
+        if (
+            form.get("grant_type") == "authorization_code"
+            and registered is not None
+            and redirect is not None
+            and not redirect_allowed(redirect, registered)
+        ):
+            self.checks.refuse("token", "invalid_grant", f"Invalid redirect URI: {redirect!r}")
+            await _json(send, 400, {"error": "invalid_grant", "error_description": "Invalid redirect URI"})
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _body(receive: Any) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    delivered = False
+
+    async def replay() -> Any:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _json(send: Any, status: int, payload: dict[str, Any]) -> None:
+    data = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})

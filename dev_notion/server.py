@@ -1,4 +1,5 @@
-"""A local MCP server shaped like Notion's hosted one: same tool names and argument shapes, same OAuth.
+"""A local MCP server shaped like Notion's hosted one: the same tools (names, descriptions, inputSchemas,
+annotations), the same answers, the same refusals, the same resources, and the same OAuth.
 
 One Starlette app on one port serves streamable HTTP at ``/mcp``, legacy SSE at ``/sse`` (+ ``/messages/``),
 the authorization server, the consent page, and ``/_admin/`` knobs for tests:
@@ -18,9 +19,20 @@ the authorization server, the consent page, and ``/_admin/`` knobs for tests:
                                   the next N refresh requests fail, unseen (no rotation): with that status and
                                   OAuth error body (no "error": a bare 5xx page), or {"drop": true, "times": N}
                                   cuts the connection mid-answer
+    POST /_admin/tool-access      {"query_data_sources": "available"|"available_with_limit"|"plan_required"|"off",
+                                   "sql_calls": 3}        what the workspace's plan allows (see dev_notion.tools.Access);
+                                                          "off" takes the query tools out of tools/list
     GET  /_admin/stats                                    counters: OAuth events and calls per tool
     GET  /_admin/pages?title=…                            pages whose title contains the text
     GET  /_admin/issued-tokens                            every token value issued (to scan for leaks)
+    GET  /_admin/redirect-checks                          strict mode: redirect URIs registered and refused
+    POST /_admin/call             {"tool": …, "arguments": {…}}   a tool's answer without signing in or counting it
+                                                          (tests check what happened through the tools' own eyes)
+
+Tool arguments are checked against the tool's inputSchema before anything runs, and a call that fails the check
+is answered the way the hosted server (the TypeScript SDK's McpServer) answers it: an error result saying
+``MCP error -32602: Input validation error: Invalid arguments for tool <name>: [issues]``. Notion's own refusals
+(an unknown property, a page not found) are error results carrying ``{"code", "message"}``.
 """
 
 from __future__ import annotations
@@ -31,24 +43,40 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
+import jsonschema
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver.resources import TextResource
+from mcp_types import CallToolResult, TextContent, Tool, ToolAnnotations
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from dev_notion.oauth import DevAuthProvider
-from dev_notion.workspace import Workspace, WorkspaceError
+from dev_notion.model import NotionError
+from dev_notion.oauth import DevAuthProvider, RedirectChecks, StrictRedirects
+from dev_notion.tools import ACCESS_LEVELS, HANDLERS, Access, Call, as_text
+from dev_notion.workspace import Workspace
 
-READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
+SCOPES = ["default"]
+QUERY_TOOLS = {"notion-query-data-sources", "notion-query-multiple-data-sources"}
+
+
+def catalogue() -> dict[str, Any]:
+    """The tools and resources this server offers (dev_notion/catalogue.json)."""
+    return json.loads(resources.files("dev_notion").joinpath("catalogue.json").read_text(encoding="utf-8"))
+
+
+def documents() -> dict[str, str]:
+    folder = resources.files("dev_notion").joinpath("docs")
+    return {
+        f"notion://docs/{name}": folder.joinpath(f"{name}.md").read_text(encoding="utf-8")
+        for name in ("enhanced-markdown-spec", "view-dsl-spec")
+    }
 
 
 @dataclass
@@ -58,10 +86,125 @@ class Knobs:
     rate_limited_calls: int = 0
     retry_after_seconds: float = 1.0
     calls: Counter[str] = field(default_factory=Counter)
+    access: Access = field(default_factory=Access)
 
 
-def _text(text: str, structured: dict[str, Any] | None = None) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+def _text(text: str, structured: dict[str, Any] | None = None, error: bool = False) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured, is_error=error
+    )
+
+
+_ZOD_CODES = {
+    "type": "invalid_type", "required": "invalid_type", "enum": "invalid_value", "const": "invalid_value",
+    "additionalProperties": "unrecognized_keys", "anyOf": "invalid_union", "oneOf": "invalid_union",
+    "minimum": "too_small", "minItems": "too_small", "minLength": "too_small",
+    "maximum": "too_big", "maxItems": "too_big", "maxLength": "too_big", "pattern": "invalid_format",
+}  # fmt: skip
+
+
+def validation_failure(tool: str, errors: list[jsonschema.ValidationError]) -> str:
+    issues = []
+    for error in errors:
+        path = list(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = next((k for k in error.validator_value if k not in error.instance), None)
+            if missing is not None:
+                path.append(missing)
+        issues.append(
+            {"code": _ZOD_CODES.get(str(error.validator), "custom"), "path": path, "message": error.message}
+        )
+    return f"MCP error -32602: Input validation error: Invalid arguments for tool {tool}: " + json.dumps(
+        issues, indent=2, ensure_ascii=False
+    )
+
+
+class NotionDouble(MCPServer[Any]):
+    """MCPServer with Notion's catalogue instead of tools derived from Python functions."""
+
+    def __init__(self, workspace: Workspace, knobs: Knobs, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workspace = workspace
+        self.knobs = knobs
+        offered = catalogue()
+        self.tool_specs = {t["name"]: t for t in offered["tools"]}
+        self.validators = {
+            name: jsonschema.Draft202012Validator(spec["inputSchema"], format_checker=None)
+            for name, spec in self.tool_specs.items()
+        }
+        self.docs = documents()
+        for entry in offered["resources"]:
+            self.add_resource(
+                TextResource(
+                    uri=entry["uri"],
+                    name=entry["name"],
+                    mime_type=entry["mimeType"],
+                    text=self.docs[entry["uri"]],
+                )
+            )
+
+    def offered(self) -> list[str]:
+        names = list(self.tool_specs)
+        if self.knobs.access.query_data_sources == "off":
+            names = [n for n in names if n not in QUERY_TOOLS]
+        return names
+
+    async def list_tools(self) -> list[Tool]:
+        found = []
+        for name in self.offered():
+            spec = self.tool_specs[name]
+            hints = spec["annotations"]
+            found.append(
+                Tool(
+                    name=name,
+                    title=spec["title"],
+                    description=spec["description"],
+                    input_schema=spec["inputSchema"],
+                    annotations=ToolAnnotations(
+                        read_only_hint=hints["readOnlyHint"],
+                        destructive_hint=hints["destructiveHint"],
+                        idempotent_hint=hints["idempotentHint"],
+                        open_world_hint=hints["openWorldHint"],
+                    ),
+                )
+            )
+        return found
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        spec = self.tool_specs.get(name)
+        return spec["inputSchema"] if spec else None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> CallToolResult:
+        if name not in self.offered():
+            return _text(f"MCP error -32602: Tool {name} not found", error=True)
+        knobs = self.knobs
+        knobs.calls[name] += 1
+        _append_to_call_log(name, str(arguments.get("query", "")) if isinstance(arguments, dict) else "")
+        if knobs.slow_ms:
+            await asyncio.sleep(knobs.slow_ms / 1000)
+        if knobs.rate_limited_calls > 0:
+            knobs.rate_limited_calls -= 1
+            message = f"Rate limited. Retry after {knobs.retry_after_seconds:g} seconds."
+            error = {
+                "code": "rate_limited",
+                "message": message,
+                "retry_after_seconds": knobs.retry_after_seconds,
+            }
+            return _text(message, {"error": error}, error=True)
+        return self.carry_out(name, arguments)
+
+    def carry_out(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+        """A call once it is let through: checked against the tool's inputSchema, then done."""
+        knobs = self.knobs
+        errors = sorted(self.validators[name].iter_errors(arguments), key=lambda e: list(e.absolute_path))
+        if errors:
+            return _text(validation_failure(name, errors), error=True)
+        call = Call(self.workspace, knobs.access, self.docs)
+        try:
+            answer = HANDLERS[name](call, arguments)
+        except NotionError as exc:
+            return _text(json.dumps(exc.payload(), ensure_ascii=False), error=True)
+        return _text(as_text(answer))
 
 
 def build_app(
@@ -70,15 +213,20 @@ def build_app(
     port: int,
     auth: bool = True,
     workspace_name: str = "Acme Corp",
+    workspace_icon: str | None = "🏢",
     token_lifetime_s: int = 3600,
     auto_approve: bool = False,
     large_page_mib: float = 0,
+    strict_redirects: bool = False,
+    query_data_sources: str = "available",
 ) -> Starlette:
     base_url = f"http://{host}:{port}"
-    workspace = Workspace(workspace_name)
+    workspace = Workspace(workspace_name, workspace_icon)
     if large_page_mib:
-        workspace.add_large_page(large_page_mib)
-    knobs = Knobs()
+        add_large_page(workspace, large_page_mib)
+    if query_data_sources not in ACCESS_LEVELS:
+        raise ValueError(f"query_data_sources must be one of {', '.join(ACCESS_LEVELS)}")
+    knobs = Knobs(access=Access(query_data_sources=query_data_sources))
     provider = DevAuthProvider(
         base_url=base_url,
         workspace_name=workspace_name,
@@ -90,146 +238,25 @@ def build_app(
         AuthSettings(
             issuer_url=base_url,  # type: ignore[arg-type]
             resource_server_url=f"{base_url}/mcp",  # type: ignore[arg-type]
-            client_registration_options=ClientRegistrationOptions(enabled=True),
+            client_registration_options=ClientRegistrationOptions(
+                enabled=True, valid_scopes=SCOPES, default_scopes=SCOPES
+            ),
             revocation_options=RevocationOptions(enabled=True),
+            required_scopes=SCOPES,
         )
         if auth
         else None
     )
-    server: MCPServer[Any] = MCPServer(
-        "Notion",
+    server = NotionDouble(
+        workspace,
+        knobs,
+        name="Notion",
         version="1.0.0-dev",
         instructions=f"A Notion-compatible workspace named {workspace_name} for development and tests.",
         auth_server_provider=provider if auth else None,
         auth=settings,
         log_level="WARNING",
     )
-
-    async def before_call(tool: str, detail: str = "") -> CallToolResult | None:
-        knobs.calls[tool] += 1
-        _append_to_call_log(tool, detail)
-        if knobs.slow_ms:
-            await asyncio.sleep(knobs.slow_ms / 1000)
-        if knobs.rate_limited_calls > 0:
-            knobs.rate_limited_calls -= 1
-            message = f"Rate limited. Retry after {knobs.retry_after_seconds:g} seconds."
-            return CallToolResult(
-                content=[TextContent(type="text", text=message)],
-                structured_content={
-                    "error": {
-                        "code": "rate_limited",
-                        "message": message,
-                        "retry_after_seconds": knobs.retry_after_seconds,
-                    }
-                },
-                is_error=True,
-            )
-        return None
-
-    def guard(fn: Any) -> Any:
-        """Turn workspace errors into tool errors that name the cause."""
-        try:
-            return fn()
-        except WorkspaceError as exc:
-            raise ToolError(str(exc)) from None
-
-    @server.tool(name="notion-search", annotations=READ)
-    async def search(
-        query: str, query_type: str = "internal", filters: dict[str, Any] | None = None, page_size: int = 10
-    ) -> CallToolResult:
-        """Search the workspace's pages and databases by title and content."""
-        if (limited := await before_call("notion-search", query)) is not None:
-            return limited
-        results = workspace.search(query, page_size)
-        lines = [f"- {r['title']} ({r['object']}, id {r['id']})" for r in results] or ["No results."]
-        return _text("\n".join(lines), {"results": results, "type": query_type})
-
-    @server.tool(name="notion-fetch", annotations=READ)
-    async def fetch(id: str) -> CallToolResult:
-        """Fetch a page (as Markdown) or a database (schema and rows) by URL or id."""
-        if (limited := await before_call("notion-fetch")) is not None:
-            return limited
-        return _text(guard(lambda: workspace.fetch(id)))
-
-    @server.tool(name="notion-create-pages", annotations=WRITE)
-    async def create_pages(parent: dict[str, str], pages: list[dict[str, Any]]) -> CallToolResult:
-        """Create pages under a page, or as rows of a database (parent: page_id | database_id | data_source_id).
-        Each page has properties and optional Markdown content."""
-        if (limited := await before_call("notion-create-pages")) is not None:
-            return limited
-        created = [
-            guard(
-                lambda p=page: workspace.create_page(
-                    parent, p.get("properties") or {}, p.get("content") or ""
-                )
-            )
-            for page in pages
-        ]
-        listed = [{"id": p.id, "url": p.url, "title": p.title} for p in created]
-        return _text("\n".join(f"Created {p['title']} ({p['url']})" for p in listed), {"pages": listed})
-
-    @server.tool(name="notion-update-page", annotations=EDIT)
-    async def update_page(
-        page_id: str,
-        command: str,
-        properties: dict[str, Any] | None = None,
-        new_str: str | None = None,
-        selection_with_ellipsis: str | None = None,
-    ) -> CallToolResult:
-        """Change a page: command update_properties, replace_content or insert_content_after."""
-        if (limited := await before_call("notion-update-page")) is not None:
-            return limited
-        page = guard(
-            lambda: workspace.update_page(page_id, command, properties, new_str, selection_with_ellipsis)
-        )
-        return _text(f"Updated {page.title}", {"id": page.id, "url": page.url})
-
-    @server.tool(name="notion-create-comment", annotations=WRITE)
-    async def create_comment(page_id: str, rich_text: list[dict[str, Any]]) -> CallToolResult:
-        """Add a comment to a page."""
-        if (limited := await before_call("notion-create-comment")) is not None:
-            return limited
-        text = "".join(str((part.get("text") or {}).get("content", "")) for part in rich_text)
-        comment = guard(lambda: workspace.add_comment(page_id, text))
-        return _text(f"Commented on {comment.page_id}", {"id": comment.id})
-
-    @server.tool(name="notion-get-comments", annotations=READ)
-    async def get_comments(page_id: str) -> CallToolResult:
-        """The comments on a page."""
-        if (limited := await before_call("notion-get-comments")) is not None:
-            return limited
-        page = guard(lambda: workspace.page(page_id))
-        comments = [
-            {"id": c.id, "author": workspace.users[c.author_id].name, "text": c.text}
-            for c in workspace.comments
-            if c.page_id == page.id
-        ]
-        return _text(
-            "\n".join(f"{c['author']}: {c['text']}" for c in comments) or "No comments.",
-            {"comments": comments},
-        )
-
-    @server.tool(name="notion-get-users", annotations=READ)
-    async def get_users() -> CallToolResult:
-        """The people in the workspace."""
-        if (limited := await before_call("notion-get-users")) is not None:
-            return limited
-        users = [{"id": u.id, "name": u.name, "email": u.email} for u in workspace.users.values()]
-        return _text("\n".join(f"{u['name']} <{u['email']}>" for u in users), {"users": users})
-
-    @server.tool(name="notion-query-data-sources", annotations=READ)
-    async def query_data_sources(
-        data_source_id: str,
-        filter: dict[str, Any] | None = None,
-        sorts: list[dict[str, Any]] | None = None,
-        page_size: int = 100,
-    ) -> CallToolResult:
-        """Query a database's rows with a Notion filter (property + condition, and/or) and sorts."""
-        if (limited := await before_call("notion-query-data-sources")) is not None:
-            return limited
-        rows = guard(lambda: workspace.query(data_source_id, filter, sorts, page_size))
-        text = "\n".join(json.dumps(row["properties"], ensure_ascii=False) for row in rows) or "No rows."
-        return _text(text, {"rows": rows, "row_count": len(rows)})
 
     async def admin(request: Request) -> Response:
         name = request.path_params["name"]
@@ -252,10 +279,20 @@ def build_app(
             )
         if name == "issued-tokens":
             return JSONResponse({"tokens": provider.issued})
+        if name == "redirect-checks":
+            return JSONResponse(strict.report() if strict is not None else {"strict": False})
         if name == "pages":
             needle = request.query_params.get("title", "").lower()
             pages = [
-                {"id": p.id, "title": p.title, "parent": p.parent, "content": p.content[:2000]}
+                {
+                    "id": p.id,
+                    "url": p.url,
+                    "title": p.title,
+                    "parent": {"type": p.parent[0], "id": p.parent[1]},
+                    "content": p.content[:2000],
+                    "properties": workspace.property_values(p),
+                    "in_trash": p.in_trash,
+                }
                 for p in workspace.pages.values()
                 if needle in p.title.lower()
             ]
@@ -276,7 +313,7 @@ def build_app(
             knobs.rate_limited_calls = int(body.get("calls", 1))
             knobs.retry_after_seconds = float(body.get("retry_after_seconds", 1))
         elif name == "large-page":
-            page = workspace.add_large_page(float(body["mib"]))
+            page = add_large_page(workspace, float(body["mib"]))
             return JSONResponse({"id": page.id})
         elif name == "auto-approve":
             provider.auto_approve = bool(body.get("on", True))
@@ -293,6 +330,20 @@ def build_app(
             if body.get("mode") not in ("notion", "strict"):
                 return JSONResponse({"error": "mode must be 'notion' or 'strict'"}, status_code=400)
             provider.rotation = body["mode"]
+        elif name == "call":
+            if body.get("tool") not in server.tool_specs:
+                return JSONResponse({"error": f"no tool {body.get('tool')!r}"}, status_code=404)
+            result = server.carry_out(body["tool"], body.get("arguments") or {})
+            return JSONResponse({"isError": bool(result.is_error), "text": result.content[0].text})  # type: ignore[union-attr]
+        elif name == "tool-access":
+            level = body.get("query_data_sources", knobs.access.query_data_sources)
+            if level not in ACCESS_LEVELS:
+                return JSONResponse(
+                    {"error": f"query_data_sources must be one of {', '.join(ACCESS_LEVELS)}"},
+                    status_code=400,
+                )
+            knobs.access.query_data_sources = level
+            knobs.access.sql_calls_left = int(body.get("sql_calls", knobs.access.sql_calls_left))
         else:
             return JSONResponse({"error": f"unknown knob {name!r}"}, status_code=404)
         return JSONResponse({"ok": True})
@@ -315,7 +366,29 @@ def build_app(
     app.add_middleware(_PublicClientRevocation)
     app.add_middleware(_TokenEndpoint, provider=provider)
     app.add_middleware(_SlowDiscovery, knobs=knobs)
+    strict: RedirectChecks | None = None
+    if auth and strict_redirects:
+        strict = RedirectChecks(base_url, SCOPES)
+        app.add_middleware(StrictRedirects, checks=strict)
     return app
+
+
+def add_large_page(workspace: Workspace, mib: float) -> Any:
+    """A page of ``mib`` MiB of text at the workspace's top level, for the size-limit tests."""
+    from dev_notion.model import Page
+
+    line = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 4 + "\n"
+    size = int(mib * 1024 * 1024)
+    body = (line * (size // len(line) + 1))[:size]
+    page = Page(
+        workspace.new_id(),
+        f"Large page ({mib:g} MiB)",
+        ("workspace", None),
+        body,
+        created_by=workspace.self_id,
+    )
+    workspace.pages[page.id] = page
+    return page
 
 
 def _replaying(body: bytes, receive: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -81,6 +82,17 @@ class DevNotionProcess:
             response = httpx.post(f"{self.url}/_admin/{name}", json=payload, timeout=10)
         response.raise_for_status()
         return response.json()
+
+    def call(self, tool: str, **arguments: Any) -> Any:
+        """A tool's answer (JSON parsed when it is JSON), straight from the workspace: no sign-in, not counted."""
+        answer = self.admin("call", tool=tool, arguments=arguments)
+        try:
+            parsed: Any = json.loads(answer["text"])
+        except ValueError:
+            parsed = answer["text"]
+        if answer["isError"]:
+            raise AssertionError(f"{tool} failed: {answer['text'][:500]}")
+        return parsed
 
     def __enter__(self) -> DevNotionProcess:
         return self.start()

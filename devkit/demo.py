@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import threading
 import time
@@ -112,27 +113,34 @@ def _walk(host: Any, notion: Any, answer_consent: Any) -> int:
     )
     _say(_indent(rows["content"][0]["text"]))
 
-    _say("\nNotion: search for 'reading list', then its five best-rated books.")
+    _say("\nNotion: find the Reading List, read its schema, then its five best-rated books by SQL.")
     found = host.result(
         "tool.call", server="notion", tool="notion-search", arguments={"query": "reading list"}
     )
-    database = next(r for r in found["structuredContent"]["results"] if r["object"] == "database")
+    hit = next(r for r in json.loads(found["content"][0]["text"])["results"] if r["type"] == "database")
+    fetched = host.result("tool.call", server="notion", tool="notion-fetch", arguments={"id": hit["url"]})
+    source = re.search(
+        r'<data-source url="\{\{(collection://[^}]+)\}\}">', json.loads(fetched["content"][0]["text"])["text"]
+    )
+    assert source, "the database names its data source"
+    table = source.group(1)
     started = time.perf_counter()
     books = host.result(
         "tool.call",
         server="notion",
         tool="notion-query-data-sources",
         arguments={
-            "data_source_id": database["data_source_id"],
-            "filter": {"property": "Rating", "number": {"greater_than_or_equal_to": 4}},
-            "sorts": [{"property": "Rating", "direction": "descending"}],
-            "page_size": 5,
+            "data": {
+                "data_source_urls": [table],
+                "query": f'SELECT "Name", "Author", "Rating" FROM "{table}" WHERE "Rating" >= ? '
+                'ORDER BY "Rating" DESC, "Name" LIMIT 5',
+                "params": [4],
+            }
         },
     )
     elapsed = (time.perf_counter() - started) * 1000
-    for row in books["structuredContent"]["rows"]:
-        props = row["properties"]
-        _say(f"  {props['Rating']}★  {props['Name']} — {props['Author']}")
+    for row in json.loads(books["content"][0]["text"])["results"]:
+        _say(f"  {row['Rating']:g}★  {row['Name']} — {row['Author']}")
     _say(f"  (round trip through the host: {elapsed:.1f} ms)")
 
     stats = notion.admin("stats")

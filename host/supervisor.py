@@ -26,6 +26,7 @@ import anyio
 import anyio.abc
 import mcp_types as types
 
+from host import workspace as workspaces
 from host.backoff import Backoff
 from host.config import RemoteTransport, ServerConfig
 from host.elicitation import ElicitationBroker
@@ -33,7 +34,8 @@ from host.errors import BridgeError, ErrorCode
 from host.oauth.errors import sign_in_needed
 from host.oauth.manager import AuthManager
 from host.oauth.refresher import ClientRejected, NeedsAuthorization, RefreshDeferred
-from host.protocol.events import ActiveTransport, ServerInfo, ServerState, ServerStatus
+from host.protocol.events import ActiveTransport, ServerInfo, ServerState, ServerStatus, WorkspaceInfo
+from host.token_store import Credentials
 from host.transports import (
     DEFAULT_MAX_EVENT_BYTES,
     REMOTE,
@@ -95,6 +97,8 @@ class Supervisor:
         )
         self.tools: list[types.Tool] = []
         self.server_info: types.Implementation | None = None
+        self.workspace: WorkspaceInfo | None = None
+        """The Notion workspace this session serves, as the server said (host.workspace)."""
         self._connection: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._calls: dict[str, _InFlight] = {}
@@ -118,6 +122,8 @@ class Supervisor:
         self._fail_calls(ErrorCode.SESSION_LOST, reason or f"{self.config.name} was disconnected")
         self._connection = None
         self.tools = []
+        if state == "disabled":
+            self.workspace = None  # switched off or signed out: the card no longer speaks for a workspace
         self._set(state, error=reason, retry_at=None)
 
     async def reconfigure(self, server: ServerConfig) -> None:
@@ -125,6 +131,8 @@ class Supervisor:
         reach_changed = server.model_dump(exclude=_NOT_ABOUT_REACHING) != self.config.model_dump(
             exclude=_NOT_ABOUT_REACHING
         )
+        if server.uid != self.config.uid:
+            self.workspace = None
         self.config = server
         if not server.enabled:
             await self.stop("disabled")
@@ -158,12 +166,25 @@ class Supervisor:
             await self._attempt_done.wait()
         return self.snapshot()
 
-    def display_name(self) -> str:
-        """The card's name: the workspace's own name when the sign-in told us which workspace it is."""
+    def workspace_info(self) -> WorkspaceInfo | None:
+        """The workspace this entry serves: as the live session said, else as the stored sign-in remembers."""
+        if self.workspace is not None:
+            return self.workspace
         if self._auth is not None and self.config.kind == "remote":
             credentials = self._auth.refresher(self.config).cached()
             if credentials is not None and credentials.workspace_name:
-                return f"{self.config.name} · {credentials.workspace_name}"
+                return WorkspaceInfo(
+                    id=credentials.workspace_id,
+                    name=credentials.workspace_name,
+                    icon=credentials.workspace_icon,
+                )
+        return None
+
+    def display_name(self) -> str:
+        """The card's name: the workspace's own name when the server said which workspace it is."""
+        workspace = self.workspace_info()
+        if workspace is not None and workspace["name"] != self.config.name:
+            return f"{self.config.name} · {workspace['name']}"
         return self.config.name
 
     # --- what the extension asks -------------------------------------------------------------------
@@ -182,6 +203,7 @@ class Supervisor:
             retry_at=self.retry_at,
             tools=len(self.tools),
             server_info=ServerInfo(name=info.name, version=info.version or None) if info else None,
+            workspace=self.workspace_info(),
         )
 
     def tools_wire(self) -> list[dict[str, Any]]:
@@ -338,6 +360,11 @@ class Supervisor:
                 await tg.start(self._listen_for_tool_changes, connection)
             self.tools = await connection.list_tools()
             self.server_info = connection.server_info
+            # Before "connected", so the card never shows a Notion connection without its workspace's name.
+            learned = await workspaces.ask(connection, [tool.name for tool in self.tools])
+            if learned is not None:
+                self.workspace = learned
+                await self._remember_workspace(learned)
             self._connection = connection
             backoff.reset()
             self._interactive = False
@@ -348,6 +375,25 @@ class Supervisor:
             tg.start_soon(asyncio.to_thread, importlib.import_module, "jsonschema")
             await self._watch(connection)
             tg.cancel_scope.cancel()
+
+    async def _remember_workspace(self, workspace: WorkspaceInfo) -> None:
+        """Keep the workspace with the sign-in, so the card names it while the server is unreachable."""
+        if self._auth is None or self.config.kind != "remote":
+            return
+
+        def note(credentials: Credentials) -> Credentials:
+            return credentials.model_copy(
+                update={
+                    "workspace_name": workspace["name"],
+                    "workspace_id": workspace["id"],
+                    "workspace_icon": workspace["icon"],
+                }
+            )
+
+        try:
+            await self._auth.refresher(self.config).update(note)
+        except Exception as exc:  # a name for a card is never worth failing a connection over
+            log.info("%s: could not store the workspace: %s", self.config.id, type(exc).__name__)
 
     async def _listen_for_tool_changes(
         self, connection: Connection, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED

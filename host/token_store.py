@@ -58,6 +58,8 @@ class Credentials(BaseModel):
     """The OAuth client registration (client_id, and client_secret for confidential clients)."""
     workspace_name: str | None = None
     workspace_id: str | None = None
+    workspace_icon: str | None = None
+    """The workspace this sign-in is for, as the server last said (host.workspace): shown while offline too."""
     # Where to refresh and revoke, remembered from the authorization server's metadata at sign-in, so a
     # restarted host can refresh without rediscovering.
     issuer: str | None = None

@@ -100,7 +100,7 @@ def test_a_write_tool_waits_for_the_person(host_home, llm, notion, approve):
     ran = notion.admin("stats")["calls"].get("notion-create-comment", 0)
     tool_message = next(m for m in llm.requests[1]["messages"] if m["role"] == "tool")
     if approve:
-        assert ran == 1 and "Commented" in tool_message["content"]
+        assert ran == 1 and '"discussion_id"' in tool_message["content"], "the model read Notion's answer"
     else:
         assert ran == 0 and "denied" in tool_message["content"]
 

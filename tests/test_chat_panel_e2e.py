@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from dev_notion.testing import DevNotionProcess
 from devkit.browser import EXTENSION_DIR, chromium, extension_page, screenshot, wait_until
@@ -175,8 +176,9 @@ def approval_buttons(driver) -> list:
 
 
 def reading_list(notion: DevNotionProcess) -> str:
-    database = next(p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id"))
-    return str(database["parent"]["database_id"])
+    """The Reading List database's id (a database with one data source takes a database_id parent)."""
+    found = notion.call("notion-search", query="Reading List")["results"]
+    return str(next(r["id"] for r in found if r["type"] == "database"))
 
 
 def save_to_reading_list(database: str, title: str, content: str, call_id: str | None = None) -> dict:
@@ -220,13 +222,24 @@ def test_save_page_to_notion_and_an_unreadable_page(world):
     panel = open_panel(driver, page_url)
     driver.find_element(By.ID, "save-page").click()
     form = driver.find_element(By.ID, "save-form")
-    form.find_element(By.NAME, "database").send_keys(reading_list(notion))
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(lambda: form.find_elements(By.CSS_SELECTOR, "input[name=find]"), "where to save it")
+    form.find_element(By.CSS_SELECTOR, "input[name=find]").send_keys("Reading\n")
+
+    def pick() -> bool:
+        Select(form.find_element(By.CSS_SELECTOR, "select[name=found]")).select_by_visible_text(
+            "▦ Reading List"
+        )
+        return True
+
+    wait_until(pick, "the Reading List among what was found")
+    wait_until(lambda: "In the data source Reading List" in form.text, "the data source to be chosen")
+    driver.find_element(By.ID, "save-now").click()
     wait_until(lambda: "done" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text, "the save")
     saved = notion.admin("pages", title="Espresso basics")["pages"]
     assert (
         len(saved) == 1 and page_url in saved[0]["content"] and "pull for 28 seconds" in saved[0]["content"]
     )
+    assert saved[0]["parent"]["type"] == "data_source", "a row of the Reading List"
 
     # The tab moves on to a page the extension may not read: "Use this page" says so and what to do.
     driver.switch_to.window(panel.page)
@@ -457,7 +470,8 @@ def test_slash_commands_call_tools_without_a_model(world_without_model):
     assert "notion-search" in searched and "Engineering Handbook" in searched
     assert notion.admin("stats")["calls"].get("notion-search") == 1
     counted = slash(driver, "/sql SELECT COUNT(*) AS n FROM users", 2)
-    assert "sqlite · read_query" in counted and counted.endswith("resultn\n120\n(1 rows)")
+    # The card names the server as its status card does ("SQLite"), and shows the result's text.
+    assert "SQLite · read_query" in counted and "resultn\n120\n(1 rows)" in counted
     users = slash(driver, "/tool notion.notion-get-users {}", 3)
     assert "notion-get-users" in users and "Ada Lovelace" in users
     screenshot(driver, "panel-slash-commands")

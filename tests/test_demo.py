@@ -25,7 +25,7 @@ def test_demo_runs_end_to_end(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "Notion · Acme Corp: connected, 8 tools" in done.stdout
+    assert "Notion · Acme Corp: connected, 14 tools" in done.stdout
     assert "SQLite (sample): connected, 3 tools" in done.stdout
     assert "★" in done.stdout
     shots = sorted(p.name for p in (tmp_path / "shots").iterdir())

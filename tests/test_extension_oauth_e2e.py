@@ -3,12 +3,15 @@ chrome.identity.launchWebAuthFlow, and the card follows what the person does the
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from dev_notion.testing import DevNotionProcess
 from devkit.browser import (
@@ -52,7 +55,7 @@ def test_connect_allow_then_disconnect(setup):
     sign_in_from_popup(driver, "notion", "allow", shots=ARTIFACTS)
     wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
     text = card_text(driver, "notion")
-    assert "Notion · Acme Corp" in text and "8 tools" in text
+    assert "Notion · Acme Corp" in text and "14 tools" in text
     screenshot(driver, "popup-notion-connected")
     assert stored_tokens(home)
 
@@ -97,7 +100,7 @@ def test_deny_ends_in_needs_auth_with_words(setup):
     screenshot(driver, "popup-needs-auth")
 
 
-def test_search_and_database_query_through_generated_forms(setup):
+def test_search_fetch_and_database_query_through_generated_forms(setup):
     driver, _, _ = setup
     driver.get(extension_page("popups/popup.html"))
     sign_in_from_popup(driver, "notion", "allow", shots=ARTIFACTS)
@@ -108,27 +111,32 @@ def test_search_and_database_query_through_generated_forms(setup):
     driver.find_element(By.CSS_SELECTOR, '[data-field="query"] input').send_keys("Reading List")
     driver.find_element(By.ID, "run").click()
     wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#result table.rows td"), "search results")
-    results = driver.find_element(By.CSS_SELECTOR, "#result table.rows").text
-    assert "Reading List" in results and "database" in results
-    data_source = next(
-        row.find_elements(By.TAG_NAME, "td")
-        for row in driver.find_elements(By.CSS_SELECTOR, "#result table.rows tbody tr")
-        if "database" in row.text
-    )
     headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#result table.rows th")]
-    data_source_id = data_source[headers.index("data_source_id")].text
+    row = next(
+        r.find_elements(By.TAG_NAME, "td")
+        for r in driver.find_elements(By.CSS_SELECTOR, "#result table.rows tbody tr")
+        if "database" in r.text
+    )
+    link = row[headers.index("url")].find_element(By.TAG_NAME, "a")
+    assert link.get_attribute("target") == "_blank", "Notion's addresses open in Notion"
+    database_url = link.get_attribute("href")
+
+    driver.get(extension_page("popups/tools.html?server=notion&tool=notion-fetch"))
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="id"] input'), "the fetch form")
+    driver.find_element(By.CSS_SELECTOR, '[data-field="id"] input').send_keys(database_url)
+    driver.find_element(By.ID, "run").click()
+    wait_until(
+        lambda: "collection://" in driver.find_element(By.ID, "result").text, "the database's data source"
+    )
+    source = re.search(r"collection://[0-9a-f-]{36}", driver.find_element(By.ID, "result").text).group(0)
 
     driver.get(extension_page("popups/tools.html?server=notion&tool=notion-query-data-sources"))
     wait_until(
-        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="data_source_id"] input'), "the query form"
+        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="data"] textarea'), "the query form"
     )
-    driver.find_element(By.CSS_SELECTOR, '[data-field="data_source_id"] input').send_keys(data_source_id)
-    driver.find_element(By.CSS_SELECTOR, '[data-field="filter"] textarea').send_keys(
-        '{"property": "Rating", "number": {"greater_than_or_equal_to": 5}}'
-    )
-    driver.find_element(By.CSS_SELECTOR, '[data-field="sorts"] textarea').send_keys(
-        '[{"property": "Name", "direction": "ascending"}]'
-    )
+    sql = f'SELECT "Name", "Rating" FROM "{source}" WHERE "Rating" >= ? ORDER BY "Name"'
+    data = {"data_source_urls": [source], "params": [5], "query": sql}
+    driver.find_element(By.CSS_SELECTOR, '[data-field="data"] textarea').send_keys(json.dumps(data))
     driver.find_element(By.ID, "run").click()
     wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#result table.rows td"), "the rows")
     headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#result table.rows th")]
@@ -145,44 +153,59 @@ def test_quick_forms_create_a_page_from_markdown_and_comment(setup):
     driver.get(extension_page("popups/popup.html"))
     sign_in_from_popup(driver, "notion", "allow", shots=ARTIFACTS)
     wait_until(lambda: "Connected" in card_text(driver, "notion"), "the card to turn Connected")
-    database = next(p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id"))[
-        "parent"
-    ]["database_id"]
 
     driver.get(extension_page("popups/tools.html?server=notion&quick=create"))
     wait_until(
-        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="parent_id"] input'), "the quick form"
+        lambda: driver.find_elements(By.CSS_SELECTOR, "#quick-area input[name=find]"), "the quick form"
     )
-    driver.find_element(By.CSS_SELECTOR, '[data-field="parent_id"] input').send_keys(database)
-    title_property = driver.find_element(By.CSS_SELECTOR, '[data-field="title_property"] input')
-    title_property.clear()
-    title_property.send_keys(notion_title_property(notion, database))
-    driver.find_element(By.CSS_SELECTOR, '[data-field="title"] input').send_keys("Made from the quick form")
-    driver.find_element(By.CSS_SELECTOR, '[data-field="markdown"] textarea').send_keys(
+    assert not driver.find_element(By.ID, "form").is_displayed(), "the tool's own form steps aside"
+    driver.find_element(By.CSS_SELECTOR, "#quick-area input[name=find]").send_keys("Reading\n")
+    wait_until(
+        lambda: any(
+            o.text == "▦ Reading List"
+            for o in Select(driver.find_element(By.CSS_SELECTOR, "#quick-area select[name=found]")).options
+        ),
+        "the databases found",
+    )
+    Select(driver.find_element(By.CSS_SELECTOR, "#quick-area select[name=found]")).select_by_visible_text(
+        "▦ Reading List"
+    )
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '#quick-area [data-property="Author"] input'),
+        "its properties",
+    )
+    driver.find_element(By.CSS_SELECTOR, "#quick-area input[name=title]").send_keys(
+        "Made from the quick form"
+    )
+    driver.find_element(By.CSS_SELECTOR, '#quick-area [data-property="Author"] input').send_keys("A. Person")
+    driver.find_element(By.CSS_SELECTOR, "#quick-area textarea[name=markdown]").send_keys(
         "# Heading\nSome **bold** text."
     )
-    driver.find_element(By.ID, "run").click()
-    wait_until(
-        lambda: "Created Made from the quick form" in driver.find_element(By.ID, "result").text, "the page"
-    )
+    driver.find_element(By.CSS_SELECTOR, "#quick-area .nf-run").click()
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#quick-area .nf-created a"), "the page")
     created = notion.admin("pages", title="Made from the quick form")["pages"]
     assert len(created) == 1 and "Some **bold** text." in created[0]["content"]
+    assert created[0]["properties"]["Author"] == "A. Person"
     screenshot(driver, "quick-create-page")
 
     driver.get(extension_page("popups/tools.html?server=notion&quick=comment"))
     wait_until(
-        lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="page_id"] input'), "the comment form"
+        lambda: driver.find_elements(By.CSS_SELECTOR, "#quick-area input[name=find]"), "the comment form"
     )
-    driver.find_element(By.CSS_SELECTOR, '[data-field="page_id"] input').send_keys(created[0]["id"])
-    driver.find_element(By.CSS_SELECTOR, '[data-field="text"] input').send_keys("Looks good")
-    driver.find_element(By.ID, "run").click()
+    driver.find_element(By.CSS_SELECTOR, "#quick-area input[name=find]").send_keys(
+        "Made from the quick form\n"
+    )
     wait_until(
-        lambda: f"Commented on {created[0]['id']}" in driver.find_element(By.ID, "result").text, "the comment"
+        lambda: (
+            len(Select(driver.find_element(By.CSS_SELECTOR, "#quick-area select[name=found]")).options) > 0
+        ),
+        "the page found",
     )
-
-
-def notion_title_property(notion, database_id: str) -> str:
-    rows = [
-        p for p in notion.admin("pages", title="")["pages"] if p["parent"].get("database_id") == database_id
-    ]
-    return "Company" if any("Globex" in r["title"] for r in rows) else "Name"
+    Select(driver.find_element(By.CSS_SELECTOR, "#quick-area select[name=found]")).select_by_visible_text(
+        "Made from the quick form"
+    )
+    driver.find_element(By.CSS_SELECTOR, "#quick-area textarea[name=comment]").send_keys("Looks good")
+    driver.find_element(By.CSS_SELECTOR, "#quick-area .nf-run").click()
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#quick-area .nf-commented"), "the comment")
+    comments = notion.call("notion-get-comments", page_id=created[0]["id"])
+    assert "Looks good" in comments

@@ -272,7 +272,7 @@ def test_the_notion_compatible_server_killed_and_restarted(spawn_host):
     notion = DevNotionProcess(auth=False, large_page_mib=10).start()
     try:
         host = spawn_host(servers=[remote(notion.mcp_url)])
-        assert host.wait_state("toy", "connected")["tools"] == 8
+        assert host.wait_state("toy", "connected")["tools"] == 14
         notion.admin("slow", ms=20_000)
         in_flight = host.start_request("tool.call", server="toy", tool="notion-get-users")
         deadline = time.monotonic() + 10

@@ -33,7 +33,7 @@ def test_first_connect_runs_the_browser_step_then_survives_a_restart_without_one
     host = start(host_home)
     opened = browser(host)
     entry = host.result("server.connect", server="notion", timeout=60)
-    assert entry["state"] == "connected" and entry["tools"] == 8
+    assert entry["state"] == "connected" and entry["tools"] == 14
     assert entry["name"] == "Notion · Acme Corp"
     assert len(opened) == 1 and "code_challenge_method=S256" in opened[0] and "resource=" in opened[0]
     assert "redirect_uri=https%3A%2F%2F" in opened[0] and ".chromiumapp.org%2Foauth%2Fnotion" in opened[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_probe_lists_tools_and_calls_one(tmp_path, path, auth):
         report = json.loads(done.stdout)
         assert report["server"]["name"] == "Notion"
         assert report["transport"] == ("http" if path == "/mcp" else "sse")
-        assert len(report["tools"]) == 8
+        assert len(report["tools"]) == 14
         assert "Engineering Handbook" in report["call"]["content"][0]["text"]
         if auth:
             assert server.admin("stats")["oauth"]["authorizations"] == 1
@@ -60,3 +61,45 @@ def test_probe_fails_with_a_clear_message(tmp_path):
     assert done.returncode != 0 and "cannot connect" in done.stderr
     done = probe("--call", "x", "--args", "[1]", "http://127.0.0.1:9/mcp", home=tmp_path)
     assert done.returncode != 0 and "JSON object" in done.stderr
+
+
+SNAPSHOT = Path(__file__).parent / "fixtures" / "notion_hosted_tools.json"
+
+
+def test_probe_compares_the_tools_with_a_snapshot_and_saves_them(tmp_path):
+    older = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    search = next(t for t in older["tools"] if t["name"] == "notion-search")
+    search["inputSchema"]["properties"]["page_size"]["maximum"] = 25
+    del search["inputSchema"]["properties"]["teamspace_id"]
+    older["tools"] = [t for t in older["tools"] if t["name"] != "notion-get-teams"]
+    older["tools"].append({"name": "notion-retired", "inputSchema": {"type": "object"}, "annotations": {}})
+    stale = tmp_path / "stale.json"
+    stale.write_text(json.dumps(older))
+    with DevNotionProcess(auth=False) as server:
+        same = probe("--auth", "none", "--compare", str(SNAPSHOT), server.mcp_url, home=tmp_path)
+        assert same.returncode == 0 and f"the tools match {SNAPSHOT}" in same.stdout, same.stderr
+        saved = tmp_path / "saved.json"
+        done = probe(
+            "--auth",
+            "none",
+            "--compare",
+            str(stale),
+            "--save-tools",
+            str(saved),
+            server.mcp_url,
+            home=tmp_path,
+        )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "notion-retired: not offered by the server (in the snapshot)" in out
+    assert "notion-get-teams: offered by the server, not in the snapshot" in out
+    assert "inputSchema/properties/page_size/maximum: 25 -> 50" in out
+    assert 'inputSchema/properties/teamspace_id/type: new ("string")' in out
+    written = json.loads(saved.read_text(encoding="utf-8"))
+    assert {t["name"] for t in written["tools"]} == {
+        t["name"] for t in json.loads(SNAPSHOT.read_text())["tools"]
+    }
+    assert (
+        probe("--compare", str(tmp_path / "nope.json"), "http://127.0.0.1:9/mcp", home=tmp_path).returncode
+        == 2
+    )

@@ -132,8 +132,16 @@ async function profileId() {
 
 // --- the browser step of OAuth -------------------------------------------------------------------------
 
-async function signIn({ auth_id, url }) {
+async function signIn({ server, auth_id, url }) {
   try {
+    // launchWebAuthFlow only ever ends on this extension's own redirect address, and an authorization server
+    // compares redirect URIs byte for byte: a sign-in asking to come back anywhere else could never finish.
+    const expected = chrome.identity.getRedirectURL(`oauth/${server}`);
+    const asked = new URL(url).searchParams.get("redirect_uri");
+    if (asked !== expected) {
+      await request(...requests.authResult(auth_id, { error: `the sign-in asked to return to ${asked}, but this extension receives sign-ins at ${expected}` }));
+      return;
+    }
     const redirectUrl = await chrome.identity.launchWebAuthFlow({ url, interactive: true });
     await request(...requests.authResult(auth_id, { redirectUrl }));
   } catch (error) {

@@ -7,6 +7,8 @@
 // Answers render as Markdown (shared/markdown.js); each turn shows what it used and the conversation's total, and a
 // divider marks where earlier turns stopped being sent to the model. The last answer can be regenerated and the
 // last message edited and sent again; conversations can be searched, renamed, exported and saved to Notion.
+// Every message to the model (typed, Resend, Regenerate, or a Notion form's Ask) runs through runTurn. The Notion
+// forms, /search, Save page and Save chat act in one Notion workspace: the only one, or the one picked above.
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
@@ -28,8 +30,11 @@ import {
   savePage,
   slashCommand,
   toolCall,
+  toolsList,
 } from "../shared/host-requests.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import { NotionForms } from "../shared/notion-forms.js";
+import { isNotionServer, quickActionsFor } from "../shared/notion-quick.js";
 import { renderResult } from "../shared/render-result.js";
 
 const client = new BridgeClient();
@@ -205,6 +210,7 @@ function onEvent(event) {
 client.onEvent((event) => isOwnEvent(event, conversationId), onEvent);
 client.onState((state) => {
   status = state.status;
+  updateWorkspaces(state.host === "connected" ? (status?.servers ?? []) : []).catch(() => {});
   const commands = [];
   for (const server of status?.servers ?? []) {
     if (server.state === "connected") commands.push(`/tool ${server.id}.`);
@@ -270,7 +276,9 @@ async function pageContext() {
 /** Run a tool from the panel itself (a slash command, Save page), on a card of its own that Stop can cancel. */
 async function runTool({ server, tool, arguments: args }) {
   const call = client.start(...toolCall(server, tool, args), 130_000);
-  const shown = { call_id: call.id, server, tool, arguments: args };
+  // The card names the server as its status does: a Notion workspace's card says which workspace.
+  const server_name = status?.servers?.find((s) => s.id === server)?.name ?? server;
+  const shown = { call_id: call.id, server, server_name, tool, arguments: args };
   toolCard({ ...shown, status: "running" });
   calls.add(call.id);
   showRunning();
@@ -284,11 +292,106 @@ async function runTool({ server, tool, arguments: args }) {
   return reply;
 }
 
+// --- Notion workspaces: which one /search, Save page and the forms use ---------------------------------------
+
+const workspaceSelect = document.getElementById("workspace");
+const LAST_WORKSPACE = "notion.lastWorkspace"; // the last one chosen, kept for every panel
+let notionServers = []; // connected servers that are Notion workspaces: [{id, name, workspace}]
+let lastWorkspace = null;
+const notionTools = new Map(); // server id + tool count -> Promise<boolean>: whether it offers Notion's tools
+
+function isNotion(server) {
+  if (server.workspace) return Promise.resolve(true);
+  const key = `${server.id}:${server.tools}`;
+  if (!notionTools.has(key)) {
+    notionTools.set(key, client.request(...toolsList(server.id)).then((reply) => reply.ok && isNotionServer(reply.result.tools.map((t) => t.name))));
+  }
+  return notionTools.get(key);
+}
+
+async function updateWorkspaces(servers) {
+  const connected = servers.filter((s) => s.state === "connected");
+  const flags = await Promise.all(connected.map(isNotion));
+  notionServers = connected.filter((_, i) => flags[i]).map((s) => ({ id: s.id, name: s.workspace?.name ?? s.name, workspace: s.workspace }));
+  const many = notionServers.length > 1;
+  document.getElementById("workspace-bar").hidden = !many;
+  const shown = workspaceSelect.value;
+  const wanted = notionServers.some((s) => s.id === shown) ? shown : notionServers.some((s) => s.id === lastWorkspace) ? lastWorkspace : "";
+  workspaceSelect.replaceChildren(
+    ...(wanted ? [] : [Object.assign(el("option", "", "— which workspace? —"), { value: "" })]),
+    ...notionServers.map((s) => Object.assign(el("option", "", `${s.workspace?.icon && !s.workspace.icon.startsWith("https://") ? `${s.workspace.icon} ` : ""}${s.name}`), { value: s.id })),
+  );
+  workspaceSelect.value = wanted;
+  updateFormActions();
+}
+
+/** The Notion workspace to act in: the only one, or the one chosen; null (after asking) when it is not clear. */
+function chosenWorkspace() {
+  if (!notionServers.length) {
+    problem("No Notion workspace is connected: connect one in the toolbar popup.");
+    return null;
+  }
+  if (notionServers.length === 1) return notionServers[0].id;
+  if (notionServers.some((s) => s.id === workspaceSelect.value)) return workspaceSelect.value;
+  document.getElementById("workspace-bar").classList.add("asking");
+  workspaceSelect.focus();
+  problem(`Which Notion workspace? ${notionServers.length} are connected: choose one above, then try again.`);
+  return null;
+}
+
+workspaceSelect.addEventListener("change", () => {
+  document.getElementById("workspace-bar").classList.remove("asking");
+  problem(null);
+  lastWorkspace = workspaceSelect.value || null;
+  chrome.storage.local.set({ [LAST_WORKSPACE]: lastWorkspace }).catch(() => {});
+  if (!document.getElementById("forms").hidden) showFormAction();
+  if (!document.getElementById("save-form").hidden) showSaveForm("page");
+  if (!document.getElementById("save-chat-form").hidden) showSaveForm("chat");
+});
+
+function workspaceName(server) {
+  return notionServers.find((s) => s.id === server)?.name ?? server;
+}
+
+// --- the Notion forms: Run calls the tool (a card here), Ask sends the filled request to the model ---------------
+
+const formHost = {
+  client,
+  server: chosenWorkspace,
+  run: (server, tool, args) => runTool({ server, tool, arguments: args }),
+  ask: (message) => sendToModel(message),
+  problem,
+  workspaceName,
+};
+const forms = new NotionForms(document.getElementById("form-area"), formHost);
+const formAction = document.getElementById("form-action");
+
+function updateFormActions() {
+  const current = formAction.value;
+  formAction.replaceChildren(...quickActionsFor(["notion-search", "notion-fetch", "notion-query-data-sources", "notion-create-pages", "notion-update-page", "notion-create-comment"])
+    .map((a) => Object.assign(el("option", "", a.title), { value: a.id })));
+  if (current) formAction.value = current;
+}
+
+function showFormAction() {
+  forms.forget();
+  forms.show(formAction.value);
+}
+
+formAction.addEventListener("change", showFormAction);
+document.getElementById("open-forms").addEventListener("click", () => {
+  const section = document.getElementById("forms");
+  section.hidden = !section.hidden;
+  if (!section.hidden) showFormAction();
+});
+
 /** Slash commands: tools straight from the panel, for when no model is configured. */
 async function slash(command) {
   let call;
   try {
-    call = slashCommand(command);
+    const notion = /^\/search\b/.test(command) ? chosenWorkspace() : undefined;
+    if (notion === null) return;
+    call = slashCommand(command, notion);
   } catch (error) {
     return problem(error.message);
   }
@@ -303,16 +406,30 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   text.value = "";
   problem(null);
   if (question.startsWith("/")) return slash(question);
-  if (!llmReady) return problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+  if (!(await sendToModel(question, { edit: editing }))) text.value = question; // nothing was sent; the reason is shown
+});
+
+/**
+ * One turn with the model: the person's message (typed, or a form's request), with the page when asked to. With
+ * `edit` (Resend after "Edit last message") it replaces the last message and what followed it (chat.edit);
+ * otherwise it starts the conversation first when there is none (chat.new) and sends it (chat.send). Resolves, when
+ * the turn has ended, whether it was sent at all (when not, the reason is shown).
+ */
+async function sendToModel(question, { edit = false } = {}) {
+  if (!llmReady) {
+    problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+    return false;
+  }
+  if (turn) {
+    problem("The model is still answering; wait for it or press Stop.");
+    return false;
+  }
   let context = null;
   if (document.getElementById("use-page").checked) {
     context = await pageContext();
-    if (!context) {
-      text.value = question; // nothing was sent; the reason is shown
-      return;
-    }
+    if (!context) return false;
   }
-  if (editing && conversationId) {
+  if (edit && conversationId) {
     // The last message, changed: it and everything after it are replaced by the new turn.
     const starts = log.querySelectorAll(".msg.user[data-turn]");
     const last = starts[starts.length - 1];
@@ -322,17 +439,24 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
     }
     stopEditing();
     say("user", question, { turn: true });
-    return runTurn(chatEdit(conversationId, question, context));
+    await runTurn(chatEdit(conversationId, question, context));
+    return true;
   }
+  // A new message (a form's Ask among them) makes a pending "Edit last message" moot: the last message changes.
+  stopEditing();
   if (!conversationId) {
     // Start the conversation first, so every event of its first turn already carries an id this panel knows.
     const started = await client.request(...chatNew());
-    if (!started.ok) return problem(started.error.message);
+    if (!started.ok) {
+      problem(started.error.message);
+      return false;
+    }
     bind(started.result.conversation_id);
   }
   say("user", question, { turn: true });
-  return runTurn(chatSend(question, conversationId, context));
-});
+  await runTurn(chatSend(question, conversationId, context));
+  return true;
+}
 
 /** Run a turn of this panel's conversation (chat.send, chat.regenerate or chat.edit) to its end. */
 async function runTurn(request) {
@@ -412,25 +536,6 @@ document.getElementById("export").addEventListener("click", async () => {
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 });
-document.getElementById("save-chat").addEventListener("click", () => {
-  if (!needConversation()) return;
-  const form = document.getElementById("save-chat-form");
-  form.hidden = !form.hidden;
-});
-document.getElementById("save-chat-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  const exported = await client.request(...chatExport(conversationId));
-  if (!exported.ok) return problem(exported.error.message);
-  let call;
-  try {
-    call = saveConversation(exported.result, form.parent.value, form.kind.value, form.title_property.value);
-  } catch (error) {
-    return problem(error.message);
-  }
-  form.hidden = true;
-  await runTool(call);
-});
 document.getElementById("delete").addEventListener("click", async () => {
   if (!conversationId) return;
   await client.request(...chatDelete(conversationId));
@@ -442,16 +547,82 @@ document.getElementById("close").addEventListener("click", () => {
   client.post("panel.close", { tabId });
   window.close();
 });
-document.getElementById("save-page").addEventListener("click", () => {
-  document.getElementById("save-form").hidden = !document.getElementById("save-form").hidden;
-});
-document.getElementById("save-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
+// --- Save to Notion (this page, or this conversation): where it goes is picked in the chosen workspace, never
+// typed as an id. Both use the same picker: a page, or a data source of a database (one of its data sources, when
+// it has several), so a row goes in with data_source_id and never a database_id Notion could not place.
+
+const saver = new NotionForms(document.getElementById("save-where"), formHost);
+const saving = {
+  page: { section: "save-form", where: "save-where", what: "the page", server: null, parent: null },
+  chat: { section: "save-chat-form", where: "save-chat-where", what: "the conversation", server: null, parent: null },
+};
+
+function showSaveForm(which) {
+  const target = saving[which];
+  target.parent = null;
+  target.server = chosenWorkspace();
+  const box = document.getElementById(target.where);
+  box.replaceChildren();
+  if (!target.server) return;
+  const label = `Save ${which === "chat" ? "the conversation " : ""}into (a page or a database in ${workspaceName(target.server)})`;
+  const where = saver.parentPicker(target.server, label, (parent) => {
+    target.parent = parent;
+  });
+  box.append(where);
+  where.search().catch((error) => problem(error.message));
+}
+
+function toggleSaveForm(which) {
+  const section = document.getElementById(saving[which].section);
+  section.hidden = !section.hidden;
+  problem(null);
+  if (!section.hidden) showSaveForm(which);
+}
+
+/** Where the save goes ({server, parent}), or null after saying what is missing. */
+function saveTarget(which) {
+  const { server, parent, what } = saving[which];
+  if (!server || !parent) {
+    problem(`Choose where to save ${what}: type a name and pick it from the list.`);
+    return null;
+  }
+  return { server, parent };
+}
+
+document.getElementById("save-page").addEventListener("click", () => toggleSaveForm("page"));
+document.getElementById("save-now").addEventListener("click", async () => {
+  const target = saveTarget("page");
+  if (!target) return;
   const page = await pageContext();
   if (!page) return;
-  form.hidden = true;
-  await runTool(savePage(page, form.database.value, form.title_property.value));
+  let call;
+  try {
+    call = savePage(page, target);
+  } catch (error) {
+    return problem(error.message);
+  }
+  document.getElementById("save-form").hidden = true;
+  await runTool(call);
+});
+
+document.getElementById("save-chat").addEventListener("click", () => {
+  if (!needConversation()) return;
+  toggleSaveForm("chat");
+});
+document.getElementById("save-chat-now").addEventListener("click", async () => {
+  if (!needConversation()) return;
+  const target = saveTarget("chat");
+  if (!target) return;
+  const exported = await client.request(...chatExport(conversationId));
+  if (!exported.ok) return problem(exported.error.message);
+  let call;
+  try {
+    call = saveConversation(exported.result, target);
+  } catch (error) {
+    return problem(error.message);
+  }
+  document.getElementById("save-chat-form").hidden = true;
+  await runTool(call);
 });
 
 /** Reopened on a tab whose chat had a conversation: show it again. */
@@ -465,5 +636,10 @@ async function restore() {
   }
 }
 
+const rememberedWorkspace = chrome.storage.local.get(LAST_WORKSPACE).then((stored) => {
+  lastWorkspace = stored[LAST_WORKSPACE] ?? null;
+  if (status) return updateWorkspaces(status.servers ?? []);
+}).catch(() => {});
+
 // data-ready: the panel has its configuration and conversations and can take a message (the browser tests wait for it).
-Promise.all([loadConfig(), restore().then(loadConversations)]).finally(() => (document.body.dataset.ready = "true"));
+Promise.all([loadConfig(), rememberedWorkspace, restore().then(loadConversations)]).finally(() => (document.body.dataset.ready = "true"));

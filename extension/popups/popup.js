@@ -1,7 +1,15 @@
 // The toolbar popup: one card per server, live from the background's state, with Connect, Enable, Disconnect.
 
 import { BridgeClient } from "../shared/bridge-client.js";
-import { elicitationRespond, serverConnect, serverDisconnect, serverEnable } from "../shared/host-requests.js";
+import {
+  addNotionWorkspace,
+  configGet,
+  elicitationRespond,
+  serverConnect,
+  serverDisconnect,
+  serverEnable,
+  serverRemove,
+} from "../shared/host-requests.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
 import { renderForm } from "../shared/schema-form-dom.js";
 
@@ -130,6 +138,8 @@ function render(state) {
   // Without a host there is no session behind any card: show the last known list, but not as live.
   const live = state.host === "connected";
   list.replaceChildren(...servers.map((server) => card(live ? server : { ...server, state: "offline", error: null })));
+  addSection.hidden = !live;
+  text(document.getElementById("add-workspace-open"), servers.some(isNotionEntry) ? "Add another Notion workspace" : "Add a Notion workspace");
   for (const notice of state.status?.notices ?? []) {
     const p = document.createElement("p");
     p.className = "meta";
@@ -138,10 +148,34 @@ function render(state) {
   }
 }
 
+/** A Notion workspace's icon: its emoji, its image (https only), or its initial; nothing for other servers. */
+function workspaceIcon(holder, workspace) {
+  holder.replaceChildren();
+  if (!workspace) return;
+  const icon = workspace.icon ?? "";
+  if (/^https:\/\//.test(icon)) {
+    const img = document.createElement("img");
+    img.src = icon;
+    img.alt = "";
+    holder.append(img);
+  } else if (icon) {
+    holder.textContent = icon;
+  } else {
+    const initial = document.createElement("span");
+    initial.className = "initial";
+    initial.textContent = (workspace.name.trim()[0] ?? "?").toUpperCase();
+    holder.append(initial);
+  }
+}
+
+/** Whether a card is a Notion workspace's: it named its workspace, or it is an entry added for one. */
+const isNotionEntry = (server) => server.kind === "remote" && (Boolean(server.workspace) || /^notion\b/i.test(server.name));
+
 function card(server) {
   const node = document.getElementById("card").content.firstElementChild.cloneNode(true);
   node.dataset.server = server.id;
-  text(node.querySelector(".name"), server.name);
+  text(node.querySelector(".name .title"), server.name);
+  workspaceIcon(node.querySelector(".ws-icon"), server.workspace);
   const badge = node.querySelector(".badge");
   text(badge, LABELS[server.state] ?? server.state);
   badge.classList.add(server.state);
@@ -168,8 +202,60 @@ function card(server) {
       act(server, serverDisconnect(server.id));
     }
   });
+  const remove = node.querySelector(".remove");
+  remove.hidden = !isNotionEntry(server) || server.state === "offline";
+  remove.addEventListener("click", () => {
+    if (confirm(`Remove ${server.name}? Its sign-in is revoked and forgotten; other workspaces stay connected.`)) {
+      act(server, serverRemove(server.id));
+    }
+  });
   return node;
 }
+
+// --- "Add another Notion workspace": a new entry, signed in at once; a sign-in that goes nowhere leaves nothing --
+
+const addSection = document.getElementById("add-workspace");
+const addForm = document.getElementById("add-workspace-form");
+const addProblem = document.getElementById("add-workspace-problem");
+
+function showAddProblem(message) {
+  addProblem.hidden = !message;
+  text(addProblem, message);
+}
+
+document.getElementById("add-workspace-open").addEventListener("click", async () => {
+  addForm.hidden = false;
+  showAddProblem(null);
+  const config = await client.request(...configGet());
+  const notion = config.ok ? config.result.servers.find((s) => s.kind === "remote" && /notion/i.test(`${s.name} ${s.url}`)) : null;
+  const input = document.getElementById("add-workspace-url");
+  if (!input.value) input.value = notion?.url ?? "https://mcp.notion.com/mcp";
+});
+document.getElementById("add-workspace-cancel").addEventListener("click", () => {
+  addForm.hidden = true;
+});
+addForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = addForm.querySelector("button[type=submit]");
+  button.disabled = true;
+  showAddProblem(null);
+  try {
+    const added = await client.request(...addNotionWorkspace(document.getElementById("add-workspace-url").value));
+    if (!added.ok) return showAddProblem(added.error.message);
+    const id = added.result.id;
+    const signedIn = await client.request(...serverConnect(id), 6 * 60_000);
+    const entry = signedIn.ok ? signedIn.result : null;
+    const twin = entry?.workspace?.id && latest?.status?.servers?.find((s) => s.id !== id && s.workspace?.id === entry.workspace.id);
+    if (!entry || entry.state !== "connected" || twin) {
+      // Nothing half-made stays behind: the entry existed only for this sign-in.
+      await client.request(...serverRemove(id));
+      return showAddProblem(twin ? `${entry.workspace.name} is already connected (${twin.name}).` : `The sign-in did not finish: ${signedIn.ok ? (entry?.error ?? entry?.state) : signedIn.error.message}`);
+    }
+    addForm.hidden = true;
+  } finally {
+    button.disabled = false;
+  }
+});
 
 /** Send a request about a server ([verb, fields] from host-requests.js); a refusal shows on its card. */
 async function act(server, [verb, fields], timeoutMs) {

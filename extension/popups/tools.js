@@ -2,6 +2,7 @@
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { toolCall, toolsList } from "../shared/host-requests.js";
+import { NotionForms } from "../shared/notion-forms.js";
 import { quickActionsFor } from "../shared/notion-quick.js";
 import { renderResult } from "../shared/render-result.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
@@ -17,6 +18,22 @@ let quick = [];
 let readForm = () => ({});
 let copyText = "";
 let running = null; // the id of the tool.call in flight, which Stop cancels
+let latestServers = [];
+const quickProblem = document.getElementById("quick-problem");
+// The Notion forms draw themselves (pickers, a query builder); the generic form steps aside while one is shown.
+const forms = new NotionForms(document.getElementById("quick-area"), {
+  client,
+  server: () => serverSelect.value || null,
+  run: (server, tool, args) => client.request(...toolCall(server, tool, args), 130_000),
+  problem: (message) => {
+    quickProblem.hidden = !message;
+    quickProblem.textContent = message ?? "";
+  },
+  workspaceName: (server) => {
+    const entry = latestServers.find((s) => s.id === server);
+    return entry?.workspace?.name ?? entry?.name ?? server;
+  },
+});
 
 function option(value, label) {
   const node = document.createElement("option");
@@ -36,6 +53,7 @@ let personChoseServer = false;
 client.onState((state) => {
   // Without a host no server is connected, whatever the last status said.
   const servers = state.host === "connected" ? (state.status?.servers ?? []) : [];
+  latestServers = servers;
   const connected = servers.filter((s) => s.state === "connected");
   const wanted = new URLSearchParams(location.search).get("server");
   const current = personChoseServer ? serverSelect.value : (wanted ?? serverSelect.value);
@@ -44,6 +62,7 @@ client.onState((state) => {
   const shown = serverSelect.value;
   serverSelect.dataset.ids = ids;
   serverSelect.replaceChildren(...connected.map((s) => option(s.id, s.name)));
+  forms.forget();
   if (connected.some((s) => s.id === current)) serverSelect.value = current;
   // Another server connecting or going away changes nothing for the one shown: its form, and what the person has
   // typed into it, stay as they are.
@@ -73,14 +92,17 @@ function currentQuick() {
 
 function showForm() {
   const action = currentQuick();
-  const tool = tools.find((t) => t.name === (action ? action.tool : toolSelect.value));
+  const tool = tools.find((t) => t.name === toolSelect.value);
   toolSelect.disabled = Boolean(action);
-  document.getElementById("description").textContent = action ? `${action.title} (${action.tool})` : (tool?.description ?? "");
+  document.getElementById("description").textContent = action ? action.title : (tool?.description ?? "");
+  document.getElementById("form").hidden = Boolean(action);
+  document.getElementById("quick-area").hidden = !action;
+  document.getElementById("output").hidden = true;
   const fields = document.getElementById("fields");
   fields.replaceChildren();
   showProblems([]);
-  if (action) readForm = renderForm(fields, formModel(action.schema));
-  else if (tool) readForm = renderForm(fields, formModel(tool.inputSchema));
+  forms.show(action?.id ?? null);
+  if (!action && tool) readForm = renderForm(fields, formModel(tool.inputSchema));
 }
 
 serverSelect.addEventListener("change", () => {
@@ -92,9 +114,8 @@ quickSelect.addEventListener("change", showForm);
 
 document.getElementById("form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const action = currentQuick();
-  const tool = tools.find((t) => t.name === (action ? action.tool : toolSelect.value));
-  if (!tool) return;
+  const tool = tools.find((t) => t.name === toolSelect.value);
+  if (!tool || currentQuick()) return;
   let args;
   try {
     args = prune(readForm());
@@ -103,12 +124,11 @@ document.getElementById("form").addEventListener("submit", async (event) => {
     return;
   }
   // Check before sending: a person should hear about a missing field from the form, not from the server.
-  const errors = validate(action ? action.schema : (tool.inputSchema ?? {}), args);
+  const errors = validate(tool.inputSchema ?? {}, args);
   if (errors.length) {
     showProblems(errors.map((e) => `${e.path} ${e.message}`));
     return;
   }
-  if (action) args = action.build(args);
   showProblems([]);
   const run = document.getElementById("run");
   const stop = document.getElementById("stop");

@@ -4,6 +4,7 @@
 // either side of the protocol fails a test. Pages send no verb that is not built here.
 
 import { splitCommand } from "./command-line.js";
+import { createPageArguments } from "./notion-quick.js";
 
 // --- the background's own ---------------------------------------------------------------------------------
 
@@ -36,6 +37,12 @@ export function serverFromEditor({ id, name, kind, trusted, url = "", transport 
   else fields.command = splitCommand(command);
   return id ? serverUpdate(id, fields) : serverAdd({ ...fields, kind });
 }
+
+/**
+ * "Add another Notion workspace": a new entry for Notion's server, named "Notion" (its id is derived, "notion-2"…),
+ * so it gets a uid, tokens and a registration of its own; signing it in names it after its workspace.
+ */
+export const addNotionWorkspace = (url) => serverAdd({ name: "Notion", kind: "remote", url: String(url).trim() });
 
 /** The built-in SQLite server's database file and write switch. */
 export const sqliteSettings = (server, { dbPath, allowWrites }) =>
@@ -101,12 +108,16 @@ export const chatEdit = (conversationId, text, context) =>
   ["chat.edit", { conversation_id: conversationId, text, ...(context ? { context } : {}) }];
 
 /**
- * A slash command typed in the chat, for when no model is set up: `/search words`, `/sql SELECT …`,
- * `/tool server.tool {json arguments}`. Returns {server, tool, arguments}; throws, in words, what is wrong.
+ * A slash command typed in the chat, for when no model is set up: `/search words` (in the Notion workspace
+ * `notionServer`), `/sql SELECT …`, `/tool server.tool {json arguments}`. Returns {server, tool, arguments}; throws,
+ * in words, what is wrong.
  */
-export function slashCommand(command) {
+export function slashCommand(command, notionServer = "notion") {
   const [, verb, rest = ""] = /^\/(\w+)\s*([\s\S]*)$/.exec(command) ?? [];
-  if (verb === "search") return { server: "notion", tool: "notion-search", arguments: { query: rest.trim() } };
+  if (verb === "search") {
+    if (!notionServer) throw new Error("no Notion workspace is connected: connect one in the toolbar popup");
+    return { server: notionServer, tool: "notion-search", arguments: { query: rest.trim() } };
+  }
   if (verb === "sql") return { server: "sqlite", tool: "read_query", arguments: { query: rest.trim() } };
   if (verb === "tool") {
     const match = /^([\w-]+)\.([\w.-]+)\s*([\s\S]*)$/.exec(rest.trim());
@@ -124,32 +135,33 @@ export function slashCommand(command) {
 }
 
 /**
- * "Save conversation to Notion": the conversation's Markdown (from chat.export) as a new page under a page, or as a
- * row of a database (`parentKind` "page" or "database"; a database row's title goes in `titleProperty`).
+ * "Save chat to Notion": the conversation's Markdown (from chat.export) as a new page in the Notion workspace
+ * `server`, under `parent` ({kind: "page" | "data_source", id, schema?}, from the same picker as "Save page"): a
+ * child page titled after the conversation, or a row of the data source with the title in its title property (the
+ * export's own title heading is left out: the page's title says it). Throws in words when the parent is missing or
+ * a data source has no title property.
  */
-export function saveConversation({ title, markdown }, parentId, parentKind = "page", titleProperty = "Name") {
-  const id = parentId.trim();
-  if (!id) throw new Error("name the page or database to save the conversation under");
-  const database = parentKind === "database";
+export function saveConversation({ title, markdown }, { server, parent }) {
+  const name = String(title ?? "").trim() || "Conversation";
+  const heading = `# ${title}\n`;
+  const body = title && markdown.startsWith(heading) ? markdown.slice(heading.length).replace(/^\n+/, "") : markdown;
   return {
-    server: "notion",
+    server,
     tool: "notion-create-pages",
-    arguments: {
-      parent: database ? { database_id: id } : { page_id: id },
-      pages: [{ properties: { [database ? titleProperty.trim() || "Name" : "title"]: title }, content: markdown }],
-    },
+    arguments: createPageArguments({ parent, schema: parent?.schema, title: name, markdown: body }),
   };
 }
 
-/** "Save page to Notion": the page ({url, title, selection, text}) as a new row of a database, its source first. */
-export function savePage(page, databaseId, titleProperty) {
+/**
+ * "Save page to Notion": the page ({url, title, selection, text}) as a new page in the Notion workspace `server`,
+ * under `parent` ({kind: "page" | "data_source", id, schema?}), its source first. Throws in words when the parent
+ * is missing or a data source has no title property.
+ */
+export function savePage(page, { server, parent }) {
   const content = `Source: ${page.url}\n\n${page.selection || page.text}`;
   return {
-    server: "notion",
+    server,
     tool: "notion-create-pages",
-    arguments: {
-      parent: { database_id: databaseId.trim() },
-      pages: [{ properties: { [titleProperty.trim() || "Name"]: page.title || page.url }, content }],
-    },
+    arguments: createPageArguments({ parent, schema: parent?.schema, title: page.title || page.url, markdown: content }),
   };
 }

@@ -25,6 +25,35 @@ function cell(value) {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
+/** A cell's node: an https address becomes a link that opens in a new tab; anything else is text. */
+function cellNode(value) {
+  const text = cell(value);
+  if (typeof value === "string" && /^https:\/\/[^\s]+$/.test(value)) {
+    const link = el("a", "", text);
+    link.href = value;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    const td = el("td");
+    td.append(link);
+    return td;
+  }
+  return el("td", "", text);
+}
+
+/** The JSON a result's text holds (Notion's tools answer JSON in text), when it is an object. */
+function textJson(result) {
+  for (const block of result.content ?? []) {
+    if (block.type !== "text") continue;
+    try {
+      const value = JSON.parse(block.text);
+      if (value && typeof value === "object" && !Array.isArray(value)) return value;
+    } catch {
+      // not JSON: shown as text
+    }
+  }
+  return null;
+}
+
 export function table(rows) {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const node = el("table", "rows");
@@ -33,7 +62,7 @@ export function table(rows) {
   const body = node.createTBody();
   for (const row of rows) {
     const tr = body.insertRow();
-    columns.forEach((column) => tr.append(el("td", "", cell(row[column]))));
+    columns.forEach((column) => tr.append(cellNode(row[column])));
   }
   return node;
 }
@@ -118,7 +147,7 @@ export function renderResult(container, result) {
       container.append(media(block) ?? jsonTree(block, block.type));
     }
   }
-  const rows = rowsOf(result.structuredContent);
+  const rows = rowsOf(result.structuredContent) ?? (result.isError ? null : rowsOf(textJson(result)));
   if (rows) container.append(table(rows));
   if (result.structuredContent) container.append(jsonTree(result.structuredContent, "structuredContent"));
   return texts.join("\n") || JSON.stringify(result, null, 2);

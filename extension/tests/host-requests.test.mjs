@@ -1,10 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { authResult, chatEdit, chatSend, llmConfigure, llmModels, saveConversation, savePage, serverFromEditor, slashCommand } from "../shared/host-requests.js";
+import { addNotionWorkspace, authResult, chatEdit, chatSend, llmConfigure, llmModels, saveConversation, savePage, serverFromEditor, slashCommand } from "../shared/host-requests.js";
 
 test("slash commands name a server, a tool and its arguments, or say what is wrong", () => {
   assert.deepEqual(slashCommand("/search  handbook "), { server: "notion", tool: "notion-search", arguments: { query: "handbook" } });
+  assert.deepEqual(slashCommand("/search plans", "notion-2").server, "notion-2", "the workspace the panel chose");
+  assert.throws(() => slashCommand("/search x", null), /no Notion workspace is connected/);
   assert.deepEqual(slashCommand("/sql SELECT 1"), { server: "sqlite", tool: "read_query", arguments: { query: "SELECT 1" } });
   assert.deepEqual(slashCommand('/tool toy.sleep {"seconds": 2}'), { server: "toy", tool: "sleep", arguments: { seconds: 2 } });
   assert.deepEqual(slashCommand("/tool my-server.a.b"), { server: "my-server", tool: "a.b", arguments: {} });
@@ -33,10 +35,18 @@ test("optional fields are left out rather than sent empty", () => {
 
 test("Save page sends the source first, the selection when there is one, and the title or the address", () => {
   const page = { url: "https://example.com/a", title: "", selection: "", text: "body" };
-  const { arguments: args } = savePage(page, " db ", " ");
-  assert.deepEqual(args.parent, { database_id: "db" });
-  assert.deepEqual(args.pages, [{ properties: { Name: "https://example.com/a" }, content: "Source: https://example.com/a\n\nbody" }]);
-  assert.equal(savePage({ ...page, selection: "chosen" }, "db", "Title").arguments.pages[0].content, "Source: https://example.com/a\n\nchosen");
+  const source = "collection://578a60d8-2cb8-414c-9739-10e33e7c6567";
+  const call = savePage(page, { server: "notion-2", parent: { kind: "data_source", id: source, schema: { Name: { type: "title" }, Tags: { type: "multi_select" } } } });
+  assert.equal(call.server, "notion-2");
+  assert.deepEqual(call.arguments.parent, { data_source_id: "578a60d8-2cb8-414c-9739-10e33e7c6567" });
+  assert.deepEqual(call.arguments.pages, [{ properties: { Name: "https://example.com/a" }, content: "Source: https://example.com/a\n\nbody" }]);
+  const under = savePage({ ...page, title: "A", selection: "chosen" }, { server: "notion", parent: { kind: "page", id: "0cb1e29c658c4a1495e60af593bd04cf" } });
+  assert.deepEqual(under.arguments, { parent: { page_id: "0cb1e29c-658c-4a14-95e6-0af593bd04cf" }, pages: [{ properties: { title: "A" }, content: "Source: https://example.com/a\n\nchosen" }] });
+  assert.throws(() => savePage(page, { server: "notion", parent: null }), /choose where the page goes/);
+});
+
+test("another Notion workspace is another server entry of its own", () => {
+  assert.deepEqual(addNotionWorkspace(" https://mcp.notion.com/mcp "), ["server.add", { server: { name: "Notion", kind: "remote", url: "https://mcp.notion.com/mcp" } }]);
 });
 
 test("the chat settings go only when given; the default prompt and an empty context length mean 'back to the default'", () => {
@@ -55,12 +65,23 @@ test("the chat settings go only when given; the default prompt and an empty cont
   assert.deepEqual(chatEdit("c1", "again")[1], { conversation_id: "c1", text: "again" });
 });
 
-test("Save conversation goes under a page, or as a database row titled in its title property", () => {
-  const exported = { title: "Geography", markdown: "# Geography\n\n**You:** hi" };
-  assert.deepEqual(saveConversation(exported, " p1 ").arguments, {
-    parent: { page_id: "p1" }, pages: [{ properties: { title: "Geography" }, content: "# Geography\n\n**You:** hi" }],
-  });
-  assert.deepEqual(saveConversation(exported, "d1", "database", "Title").arguments.parent, { database_id: "d1" });
-  assert.deepEqual(saveConversation(exported, "d1", "database", " ").arguments.pages[0].properties, { Name: "Geography" });
-  assert.throws(() => saveConversation(exported, "  "), /name the page or database/);
+test("Save chat goes into the chosen workspace, under a page or as a row of a data source, never by a pasted id", () => {
+  const exported = { title: "Geography", markdown: "# Geography\n\n**You:** hi\n" };
+  const page = { kind: "page", id: "https://www.notion.so/Trips-0cb1e29c658c4a1495e60af593bd04cf" };
+  const under = saveConversation(exported, { server: "notion-2", parent: page });
+  assert.equal(under.server, "notion-2");
+  assert.equal(under.tool, "notion-create-pages");
+  assert.deepEqual(under.arguments, {
+    parent: { page_id: "0cb1e29c-658c-4a14-95e6-0af593bd04cf" },
+    pages: [{ properties: { title: "Geography" }, content: "**You:** hi\n" }],
+  }, "the title heading is not repeated in the body");
+  const source = { kind: "data_source", id: "collection://578a60d8-2cb8-414c-9739-10e33e7c6567", schema: { Topic: { type: "title" }, Tags: { type: "multi_select" } } };
+  const row = saveConversation(exported, { server: "notion", parent: source });
+  assert.deepEqual(row.arguments.parent, { data_source_id: "578a60d8-2cb8-414c-9739-10e33e7c6567" });
+  assert.deepEqual(row.arguments.pages[0].properties, { Topic: "Geography" }, "the title goes in the title property");
+  assert.equal(JSON.stringify(row.arguments).includes("database_id"), false);
+  assert.equal(saveConversation({ title: "", markdown: "**You:** hi" }, { server: "notion", parent: page }).arguments.pages[0].properties.title, "Conversation");
+  assert.throws(() => saveConversation(exported, { server: "notion", parent: null }), /choose where the page goes/);
+  assert.throws(() => saveConversation(exported, { server: "notion", parent: { kind: "data_source", id: source.id, schema: { Tags: { type: "multi_select" } } } }), /no title property/);
+  assert.throws(() => saveConversation(exported, { server: "notion", parent: { kind: "page", id: "p1" } }), /not a page or data source/);
 });

@@ -13,7 +13,7 @@ import { hostForwarder, pageHandlers, servePort } from "../background/page-handl
 import { BridgeClient } from "../shared/bridge-client.js";
 import { isOwnEvent } from "../shared/chat-panel.js";
 import * as requests from "../shared/host-requests.js";
-import { QUICK_ACTIONS } from "../shared/notion-quick.js";
+import * as quick from "../shared/notion-quick.js";
 import { FakeClock, FakePort, FakeRuntime, settle } from "./support/fakes.mjs";
 import { MESSAGES, RESULTS } from "./support/host-messages.mjs";
 import { describe, validate } from "./support/json-schema.mjs";
@@ -67,6 +67,22 @@ function recordingBuilders() {
   return { built, used };
 }
 
+/** The Notion forms' tool calls, as tool.call requests (their arguments are checked against Notion's schemas by
+ * tests/test_notion_contract.py; here they are checked as frames of the protocol). */
+function quickFormCalls() {
+  const source = "collection://578a60d8-2cb8-414c-9739-10e33e7c6567";
+  const schema = { Name: { type: "title" }, Status: { type: "status", options: ["Done"] } };
+  const where = quick.condition(schema, "Status", "equals", "Done");
+  return [
+    ["notion-search", quick.listDatabasesArguments()],
+    ["notion-query-data-sources", quick.queryArguments(source, quick.compileQuery({ source, schema, where }))],
+    ["notion-search", quick.searchWithinArguments(source, where)],
+    ["notion-create-pages", quick.createPageArguments({ parent: { kind: "data_source", id: source }, schema, title: "t", values: { Status: "Done" } })],
+    ["notion-update-page", quick.updateContentArguments("0cb1e29c658c4a1495e60af593bd04cf", [{ find: "a", replace: "b" }])],
+    ["notion-create-comment", quick.commentArguments("0cb1e29c658c4a1495e60af593bd04cf", "hi")],
+  ].map(([tool, args]) => ({ server: "notion", tool, arguments: args }));
+}
+
 /** What the pages and the background build, with the inputs they build it from (as typed in forms, or read). */
 function everyRequest(b) {
   const server = { id: "sqlite", always_allow: ["read_query", "list_tables"] };
@@ -76,11 +92,12 @@ function everyRequest(b) {
     b.slashCommand("/sql SELECT id, name FROM teams"),
     b.slashCommand('/tool toy.sleep {"seconds": 30}'),
     b.slashCommand("/tool sqlite.list_tables"),
-    b.savePage(page, " d1 ", ""),
-    b.savePage({ ...page, selection: "dose 18 grams", title: "" }, "d1", "Title"),
-    b.saveConversation({ title: "Geography", markdown: "# Geography" }, "p1"),
-    b.saveConversation({ title: "Geography", markdown: "# Geography" }, "d1", "database", "Name"),
-    ...QUICK_ACTIONS.map((action) => ({ server: "notion", tool: action.tool, arguments: action.build({ query: "q", page: "p", data_source_id: "d", parent_id: "p", title: "t", page_id: "p", text: "t" }) })),
+    b.slashCommand("/search plans", "notion-2"),
+    b.savePage(page, { server: "notion", parent: { kind: "data_source", id: "collection://578a60d8-2cb8-414c-9739-10e33e7c6567", schema: { Name: { type: "title" } } } }),
+    b.savePage({ ...page, selection: "dose 18 grams", title: "" }, { server: "notion-2", parent: { kind: "page", id: "0cb1e29c658c4a1495e60af593bd04cf" } }),
+    ...quickFormCalls(),
+    b.saveConversation({ title: "Geography", markdown: "# Geography\n\n**You:** hi" }, { server: "notion", parent: { kind: "page", id: "0cb1e29c658c4a1495e60af593bd04cf" } }),
+    b.saveConversation({ title: "Geography", markdown: "# Geography" }, { server: "notion-2", parent: { kind: "data_source", id: "collection://578a60d8-2cb8-414c-9739-10e33e7c6567", schema: { Name: { type: "title" } } } }),
   ];
   return {
     own: [
@@ -96,6 +113,7 @@ function everyRequest(b) {
       b.serverDisconnect("notion"),
       b.serverEnable("sqlite", false),
       b.serverRemove("toy"),
+      b.addNotionWorkspace("https://mcp.notion.com/mcp"),
       b.serverFromEditor({ id: "", name: " Notion ", kind: "remote", trusted: false, url: " https://mcp.notion.com/mcp ", transport: "auto", clientId: "" }),
       b.serverFromEditor({ id: "", name: "Toy", kind: "stdio", trusted: true, command: '"/usr/bin/python3" -m tests.support.toy_server stdio' }),
       b.serverFromEditor({ id: "notion", name: "Notion", kind: "remote", trusted: true, url: "https://mcp.notion.com/mcp", transport: "sse", clientId: "abc" }),

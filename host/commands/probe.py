@@ -1,8 +1,13 @@
 """``notion-bridge probe``: connect to one MCP server with the host's own engine and say what it offers.
 
     notion-bridge probe [--transport auto|http|sse] [--auth auto|browser|none] [--client-id ID
-                        [--client-secret S]] [--call TOOL --args JSON] [--json] URL
+                        [--client-secret S]] [--call TOOL --args JSON] [--compare SNAPSHOT] [--save-tools FILE]
+                        [--json] URL
     notion-bridge probe --stdio -- COMMAND ARGS...
+
+``--compare`` prints how the server's tools differ from a snapshot of them (for Notion's:
+tests/fixtures/notion_hosted_tools.json), path by path; ``--save-tools`` writes the tools the server offers, in the
+snapshot's shape, to bring a snapshot up to date.
 
 For people debugging a server, and for tests. ``--auth browser`` opens the system browser and receives the
 redirect on a loopback port; ``--auth auto`` is for servers that approve without a person: it follows the
@@ -16,7 +21,10 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--args", default="{}", help="the tool's arguments as a JSON object")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a tool call")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument(
+        "--compare", metavar="SNAPSHOT", help="print how the tools differ from a snapshot file's 'tools'"
+    )
+    parser.add_argument("--save-tools", metavar="FILE", help="write the server's tools as a snapshot file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,12 +65,31 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, f"--args must be a JSON object ({exc})")
     if not args.target:
         return _fail(args, "name a server URL, or --stdio -- COMMAND ARGS...")
+    snapshot = None
+    if args.compare:
+        try:
+            snapshot = json.loads(Path(args.compare).read_text(encoding="utf-8"))["tools"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return _fail(args, f"--compare needs a snapshot file with a 'tools' list ({exc})")
     try:
         report = asyncio.run(_probe(args, arguments))
     except BridgeError as exc:
         return _fail(args, str(exc))
     except KeyboardInterrupt:
         return _fail(args, "interrupted")
+    if snapshot is not None:
+        from host.commands.tool_diff import diff_tools
+
+        report["differences"] = diff_tools(snapshot, report["tools"])
+    if args.save_tools:
+        saved = {
+            "captured_from": args.target[0],
+            "captured": time.strftime("%Y-%m-%d"),
+            "tools": report["tools"],
+        }
+        Path(args.save_tools).write_text(
+            json.dumps(saved, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     _print(args, report)
     return 1 if report.get("call", {}).get("isError") else 0
 
@@ -67,19 +98,42 @@ def _failed(message: str) -> BridgeError:
     return BridgeError(ErrorCode.SERVER_ERROR, message)
 
 
-async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
-    from contextlib import asynccontextmanager
-
+@asynccontextmanager
+async def remote_session(
+    url: str,
+    *,
+    auth: str = "browser",
+    transport: str = "auto",
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> AsyncIterator[Any]:
+    """One session with a remote MCP server through the host's own engine: its transports (HTTP, then SSE), its
+    OAuth (``auth`` as ``--auth``) and its token store under the profile ``cli``. Yields the Connection."""
     from host.config import RemoteTransport, ServerConfig
+    from host.transports import REMOTE, first_that_works, open_connection
+
+    async def tools_changed() -> None:
+        return None
+
+    server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=client_id)
+    credentials = await _auth_for(auth, server, client_secret)
+
+    @asynccontextmanager
+    async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
+        async with open_connection(
+            server.id, REMOTE[kind](url, auth=credentials), on_tools_changed=tools_changed
+        ) as connection:
+            yield connection
+
+    # No memory of what worked: each probe starts afresh.
+    async with first_that_works(transport, None, connect) as connection:  # type: ignore[arg-type]
+        yield connection
+
+
+async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
+    from host.config import ServerConfig
     from host.oauth.errors import find_cause
-    from host.transports import (
-        REMOTE,
-        StdioTransport,
-        TransportUnsupported,
-        describe_error,
-        first_that_works,
-        open_connection,
-    )
+    from host.transports import StdioTransport, TransportUnsupported, describe_error, open_connection
 
     async def tools_changed() -> None:
         return None
@@ -91,17 +145,13 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
                 server.id, StdioTransport.of(server), on_tools_changed=tools_changed
             ) as connection:
                 return await _report(connection, "stdio", args, arguments)
-        url = args.target[0]
-        server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=args.client_id)
-
-        @asynccontextmanager
-        async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
-            transport = REMOTE[kind](url, auth=await _auth_for(args, server))
-            async with open_connection(server.id, transport, on_tools_changed=tools_changed) as connection:
-                yield connection
-
-        # No memory of what worked: each probe starts afresh.
-        async with first_that_works(args.transport, None, connect) as connection:
+        async with remote_session(
+            args.target[0],
+            auth=args.auth,
+            transport=args.transport,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+        ) as connection:
             return await _report(connection, connection.transport, args, arguments)
     except TransportUnsupported as exc:
         raise _failed(str(exc)) from None
@@ -131,19 +181,19 @@ async def _report(
     return report
 
 
-async def _auth_for(args: argparse.Namespace, server: Any) -> Any:
-    if args.auth == "none":
+async def _auth_for(auth: str, server: Any, client_secret: str | None = None) -> Any:
+    if auth == "none":
         return None
     from host.oauth.auth import BridgeAuth
     from host.oauth.refresher import TokenRefresher
     from host.token_store import Credentials, TokenStore
 
     refresher = TokenRefresher(TokenStore(), PROBE_PROFILE, _store_key(server.url))
-    if args.client_id:
+    if server.client_id:
         stored = await refresher.load() or Credentials()
-        info = {"client_id": args.client_id, "client_secret": args.client_secret}
+        info = {"client_id": server.client_id, "client_secret": client_secret}
         await refresher.save(stored.model_copy(update={"client_info": {k: v for k, v in info.items() if v}}))
-    receiver = _LoopbackReceiver() if args.auth == "browser" else None
+    receiver = _LoopbackReceiver() if auth == "browser" else None
     redirect = receiver.redirect_uri if receiver else "http://127.0.0.1/callback"
     step = receiver.run if receiver else _follow_redirects_for_code
     # Servers that offer both transports publish one protected resource, named by the streamable HTTP URL;
@@ -151,9 +201,11 @@ async def _auth_for(args: argparse.Namespace, server: Any) -> Any:
     resource_url = (
         server.url[: -len("/sse")] + "/mcp" if server.url.rstrip("/").endswith("/sse") else server.url
     )
-    auth = BridgeAuth(server_url=resource_url, redirect_uri=redirect, refresher=refresher, browser_step=step)
-    await auth.prepare()
-    return auth
+    bridge_auth = BridgeAuth(
+        server_url=resource_url, redirect_uri=redirect, refresher=refresher, browser_step=step
+    )
+    await bridge_auth.prepare()
+    return bridge_auth
 
 
 def _store_key(url: str) -> str:
@@ -230,6 +282,14 @@ def _print(args: argparse.Namespace, report: dict[str, Any]) -> None:
     for tool in report["tools"]:
         summary = (tool.get("description") or "").strip().splitlines()
         print(f"  {tool['name']}" + (f" — {summary[0]}" if summary else ""))
+    if "differences" in report:
+        print(
+            f"\ndifferences from {args.compare}:"
+            if report["differences"]
+            else f"\nthe tools match {args.compare}"
+        )
+        for line in report["differences"]:
+            print(f"  {line}")
     if "call" in report:
         call = report["call"]
         print(f"\n{args.call} -> {'error' if call.get('isError') else 'ok'}")

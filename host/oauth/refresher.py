@@ -109,6 +109,8 @@ def credentials_from_token_response(
         base["workspace_name"] = token["workspace_name"]
     if token.get("workspace_id"):
         base["workspace_id"] = token["workspace_id"]
+    if isinstance(token.get("workspace_icon"), str):
+        base["workspace_icon"] = token["workspace_icon"]
     return Credentials.model_validate(base)
 
 
@@ -224,6 +226,21 @@ class TokenRefresher:
         async with self._lock, self._file_lock:
             await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, credentials)
             self._cached = credentials
+
+    async def update(self, change: Callable[[Credentials], Credentials]) -> Credentials | None:
+        """Change what is stored (not the tokens) under the locks, on the freshest copy: a refresh by this or
+        another process meanwhile is kept. Nothing stored: nothing to change, None."""
+        async with self._lock, self._file_lock:
+            current = await asyncio.to_thread(self._read)
+            if current is None:
+                self._cached = None
+                return None
+            changed = change(current)
+            if self.binding is not None:
+                changed = changed.model_copy(update={"server_uid": self.binding.uid})
+            await asyncio.to_thread(self.store.save, self.profile_id, self.server_id, changed)
+            self._cached = changed
+            return changed
 
     async def forget(self) -> None:
         async with self._lock, self._file_lock:

@@ -26,12 +26,21 @@ class ServerInfo(TypedDict):
     version: str | None
 
 
+class WorkspaceInfo(TypedDict):
+    """The Notion workspace a server entry is signed in to (host.workspace)."""
+
+    id: str | None
+    name: str
+    icon: str | None
+    """An emoji, or an https image address; None when the server gave none."""
+
+
 class ServerStatus(TypedDict):
     """One server's card: what it is and how it is, at this moment."""
 
     id: str
     name: str
-    """As configured; for a signed-in server whose token response named a workspace, ``<name> · <workspace>``."""
+    """As configured; for a server that named its workspace, ``<name> · <workspace>``."""
     kind: Literal["remote", "stdio"]
     enabled: bool
     transport: ActiveTransport | None
@@ -44,6 +53,8 @@ class ServerStatus(TypedDict):
     tools: int
     """How many tools the server offers (``tools.list`` gives them)."""
     server_info: ServerInfo | None
+    workspace: WorkspaceInfo | None
+    """The Notion workspace it serves, when it said which (``notion-fetch`` with the id ``self``)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,6 +14,7 @@ const serverStatus = {
   retry_at: null,
   tools: 3,
   server_info: { name: "sqlite", version: "1.0" },
+  workspace: null,
 };
 
 const remoteWaiting = {
@@ -27,6 +28,7 @@ const remoteWaiting = {
   retry_at: 1767225600.5,
   tools: 0,
   server_info: null,
+  workspace: { id: "2f1c5b0e-7a3d-4e1f-9c2b-1a2b3c4d5e6f", name: "Acme", icon: "🏢" },
 };
 
 const statusMessage = { type: "status", servers: [serverStatus, remoteWaiting], notices: ["No system keychain: tokens are kept in an encrypted file."] };
