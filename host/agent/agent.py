@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 MAX_STEPS = 8
 #: Characters of one tool result the model sees.
 MODEL_RESULT_CHARS = 8000
-#: A model's context when neither the endpoint nor the person says (small on purpose: too small costs room,
-#: too large costs a refused request).
-DEFAULT_CONTEXT = 8192
+#: A model's context when neither the endpoint nor the person says. Not smaller: Notion's hosted tools alone take
+#: about 14,000 tokens, so a smaller guess would refuse every turn with a Notion workspace connected; a guess too
+#: large costs one refused request, from whose words the endpoint's real limit is learned (``_learned_context``).
+DEFAULT_CONTEXT = 32_768
 #: Contexts of OpenAI's families, for endpoints whose model list does not say (OpenAI's own does not).
 KNOWN_CONTEXTS = (
     (re.compile(r"(^|/)(gpt-4\.1|gpt-4-1)"), 1_047_576),

@@ -40,10 +40,18 @@ def reserve_for_answer(context_length: int, max_completion: int | None = None) -
 
 
 class ContextTooSmall(Exception):
-    def __init__(self, needed: int, limit: int) -> None:
+    def __init__(self, needed: int, limit: int, tools_tokens: int = 0) -> None:
+        # The tools' definitions can be most of it (Notion's alone are about 14,000 tokens): then say so, since a
+        # shorter message would not help, and the context setting (for an endpoint that does not say) might.
+        tools = (
+            f" ({tools_tokens:,} of them the connected servers' tool definitions)"
+            if tools_tokens * 2 > needed
+            else ""
+        )
         super().__init__(
-            f"even shortened, this message needs about {needed:,} tokens and the model takes {limit:,} "
-            "besides room for its answer; send a shorter message, or choose a model with a larger context"
+            f"even shortened, this message needs about {needed:,} tokens{tools} and the model takes {limit:,} "
+            "besides room for its answer; send a shorter message, set the model's context length in the options "
+            "page if it takes more, or choose a model with a larger context"
         )
         self.needed = needed
         self.limit = limit
@@ -230,7 +238,7 @@ def fit(
             chars = int(chars * 0.8)
     total = kept_total()
     if total > limit:
-        raise ContextTooSmall(total, limit)
+        raise ContextTooSmall(total, limit, tools_tokens)
     start = turns[first_turn][0] if turns else 0
     return Fitted(
         messages=[api_message(m) for m in system] + [api_message(m) for m in msgs[start:]],
