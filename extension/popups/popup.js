@@ -148,17 +148,15 @@ function render(state) {
   }
 }
 
-/** A Notion workspace's icon: its emoji, its image (https only), or its initial; nothing for other servers. */
+/**
+ * A Notion workspace's icon: its emoji, or its initial; nothing for other servers. An image icon shows as the
+ * initial too: the extension's pages load no image from the network (img-src 'self' data:, docs/extension.md).
+ */
 function workspaceIcon(holder, workspace) {
   holder.replaceChildren();
   if (!workspace) return;
   const icon = workspace.icon ?? "";
-  if (/^https:\/\//.test(icon)) {
-    const img = document.createElement("img");
-    img.src = icon;
-    img.alt = "";
-    holder.append(img);
-  } else if (icon) {
+  if (icon && !/^https?:\/\//.test(icon)) {
     holder.textContent = icon;
   } else {
     const initial = document.createElement("span");

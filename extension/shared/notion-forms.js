@@ -56,10 +56,12 @@ function option(value, label, selected = false) {
   return node;
 }
 
-/** An icon as a node: an emoji as text, an https image as <img>, or the title's first letter. */
+/**
+ * An icon as a node: an emoji as text, or the title's first letter. An image icon shows as the letter too: the
+ * extension's pages load no image from the network (img-src 'self' data:), so an <img> of it could only break.
+ */
 export function iconNode(icon, title = "") {
-  const { emoji, url } = iconOf(icon);
-  if (url) return el("img", { class: "nf-icon", src: url, alt: "" });
+  const { emoji } = iconOf(icon);
   return el("span", { class: "nf-icon", "aria-hidden": "true" }, emoji ?? (String(title).trim()[0] ?? "?").toUpperCase());
 }
 
