@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from dev_notion.testing import DevNotionProcess
+from tests.support.token_scan import AUDIT_ENV
 
 
 def probe(*args: str, home) -> subprocess.CompletedProcess[str]:
     env = {"NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file", "PATH": "/usr/bin:/bin"}
+    # A bare environment, but the run's request audit still goes along: where the probe sent its tokens is checked.
+    env.update({k: os.environ[k] for k in ("PYTHONPATH", AUDIT_ENV) if k in os.environ})
     return subprocess.run(
         [sys.executable, "-m", "notion_bridge.cli", "probe", *args],
         capture_output=True,
