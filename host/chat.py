@@ -59,9 +59,22 @@ class ChatService:
                 continue
             config = supervisor.config
 
-            async def call(server_id: str, tool: str, arguments: dict[str, Any]) -> Any:
+            async def call(
+                server_id: str,
+                tool: str,
+                arguments: dict[str, Any],
+                *,
+                card: tuple[str, str] | None = None,
+            ) -> Any:
+                # ``card``: (conversation, the model's call id), which the call's tool.progress events name.
+                conversation_id, card_id = card or (None, None)
                 return await self._servers.get(server_id).call_tool(
-                    f"chat-{next(_call_ids)}", tool, arguments, None
+                    f"chat-{next(_call_ids)}",
+                    tool,
+                    arguments,
+                    None,
+                    progress_id=card_id,
+                    conversation_id=conversation_id,
                 )
 
             found.append(
@@ -78,6 +91,10 @@ class ChatService:
                 )
             )
         return found
+
+    async def model(self) -> tuple[Any, str]:
+        """The model client and name the chat uses; servers' sampling requests (host.sampling) go there too."""
+        return await self._llm()
 
     async def _llm(self) -> tuple[Any, str]:
         from openai import AsyncOpenAI

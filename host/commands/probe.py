@@ -81,15 +81,10 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
         open_connection,
     )
 
-    async def tools_changed() -> None:
-        return None
-
     try:
         if args.stdio:
             server = ServerConfig(id="probe", name="probe", kind="stdio", command=list(args.target))
-            async with open_connection(
-                server.id, StdioTransport.of(server), on_tools_changed=tools_changed
-            ) as connection:
+            async with open_connection(server.id, StdioTransport.of(server)) as connection:
                 return await _report(connection, "stdio", args, arguments)
         url = args.target[0]
         server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=args.client_id)
@@ -97,7 +92,7 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
         @asynccontextmanager
         async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
             transport = REMOTE[kind](url, auth=await _auth_for(args, server))
-            async with open_connection(server.id, transport, on_tools_changed=tools_changed) as connection:
+            async with open_connection(server.id, transport) as connection:
                 yield connection
 
         # No memory of what worked: each probe starts afresh.

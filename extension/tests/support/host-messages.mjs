@@ -14,6 +14,7 @@ const serverStatus = {
   retry_at: null,
   tools: 3,
   server_info: { name: "sqlite", version: "1.0" },
+  capabilities: ["resources", "subscribe", "prompts", "completions", "logging"],
 };
 
 const remoteWaiting = {
@@ -27,6 +28,7 @@ const remoteWaiting = {
   retry_at: 1767225600.5,
   tools: 0,
   server_info: null,
+  capabilities: [],
 };
 
 const statusMessage = { type: "status", servers: [serverStatus, remoteWaiting], notices: ["No system keychain: tokens are kept in an encrypted file."] };
@@ -96,7 +98,7 @@ export const RESULTS = [
   ["server.disconnect", { ...remoteWaiting, enabled: false, state: "disabled", revoked: true }],
   ["server.remove", { removed: "toy", revoked: false }],
   ["llm.configure", { base_url: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini", has_api_key: true, key_forgotten: false, notice: "The key for the old endpoint was forgotten." }],
-  ["tools.list", { server: "sqlite", tools: [{ name: "read_query", title: "Read query", description: "SELECT", inputSchema: { type: "object" } }] }],
+  ["tools.list", { server: "sqlite", tools: [{ name: "read_query", title: "Read query", description: "SELECT", inputSchema: { type: "object" } }], disabled: ["write_query"] }],
   ["tool.call", toolResult],
   ["tool.cancel", { cancelled: true }],
   ["elicitation.respond", { delivered: true }],
