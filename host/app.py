@@ -70,6 +70,7 @@ class Host:
             secrets=ServerSecrets(lambda: auth.store.backend),
         )
         auth.on_credentials_changed = lambda _server_id: status.changed()
+        auth.client_metadata_url = lambda: config.current.oauth.client_metadata_url
         self._requests: dict[str, asyncio.Task[None]] = {}
 
     def _make_supervisor(self, server: ServerConfig) -> Supervisor:

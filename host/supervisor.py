@@ -151,6 +151,8 @@ class Supervisor:
         self._listening = asyncio.Event()
         """Set while a listen stream with the current subscriptions is acknowledged (2026-era sessions)."""
         self._connection: Connection | None = None
+        self._session_auth: Any = None
+        """The sign-in of the current session (host.oauth.auth.BridgeAuth), for its words on a refusal."""
         self._task: asyncio.Task[None] | None = None
         self._calls: dict[str, _InFlight] = {}
         self._quiet_until = 0.0
@@ -321,9 +323,14 @@ class Supervisor:
                     f"the session with {self.config.name} was lost during the call ({reason}); "
                     "it was not retried",
                 ) from None
-            raise BridgeError(ErrorCode.SERVER_ERROR, f"{self.config.name}: {describe_error(exc)}") from None
+            raise BridgeError(ErrorCode.SERVER_ERROR, f"{self.config.name}: {self._words_for(exc)}") from None
         finally:
             self._calls.pop(call_id, None)
+
+    def _words_for(self, exc: BaseException) -> str:
+        """A failed request in words: the sign-in's when the server refused for want of a permission."""
+        refusal = getattr(self._session_auth, "refusal", None)
+        return refusal or describe_error(exc)
 
     def _progress_reporter(
         self, call_id: str, conversation_id: str | None
@@ -382,7 +389,7 @@ class Supervisor:
                     f"the session with {self.config.name} was lost during {what} ({describe_error(exc)})",
                 ) from None
             raise BridgeError(
-                ErrorCode.SERVER_ERROR, f"{self.config.name} refused {what}: {describe_error(exc)}"
+                ErrorCode.SERVER_ERROR, f"{self.config.name} refused {what}: {self._words_for(exc)}"
             ) from None
 
     async def subscribe(self, uri: str) -> bool:
@@ -646,6 +653,7 @@ class Supervisor:
         if self._auth is not None:
             auth = self._auth.auth_for(self.config, interactive=interactive)
             await auth.prepare()
+        self._session_auth = auth
         url = self.config.url
         assert url
 

@@ -1,13 +1,17 @@
 """``notion-bridge probe``: connect to one MCP server with the host's own engine and say what it offers.
 
     notion-bridge probe [--transport auto|http|sse] [--auth auto|browser|none] [--client-id ID
-                        [--client-secret S]] [--call TOOL --args JSON] [--json] URL
+                        [--client-secret S]] [--header NAME=VALUE ...] [--client-metadata-url URL]
+                        [--call TOOL --args JSON] [--json] URL
     notion-bridge probe --stdio -- COMMAND ARGS...
 
 For people debugging a server, and for tests. ``--auth browser`` opens the system browser and receives the
 redirect on a loopback port; ``--auth auto`` is for servers that approve without a person: it follows the
 authorization URL's redirects itself and takes the code from the last one. Tokens are kept in the token
-store under the profile ``cli``, so a second probe reuses the first one's sign-in.
+store under the profile ``cli``, so a second probe reuses the first one's sign-in. Sign-in goes through the
+host's own code (host.oauth.auth), so every kind the host supports works here too: pre-registered clients
+with either way of sending the secret, client ID metadata documents, 2025-03-26 servers, scopes and step-up.
+Besides tools, the report lists what else the server offers: resources, resource templates and prompts.
 """
 
 from __future__ import annotations
@@ -38,6 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--client-id", help="a pre-registered OAuth client id (otherwise the probe registers)"
     )
     parser.add_argument("--client-secret", help="the secret of a pre-registered confidential client")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a custom header sent to the server's origin only (repeatable)",
+    )
+    parser.add_argument(
+        "--client-metadata-url",
+        help="the client ID metadata document to use where the server supports them "
+        "(default: the configuration's oauth.client_metadata_url); 'none' to always register",
+    )
     parser.add_argument("--call", metavar="TOOL", help="call this tool after listing")
     parser.add_argument("--args", default="{}", help="the tool's arguments as a JSON object")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a tool call")
@@ -53,6 +69,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, f"--args must be a JSON object ({exc})")
     if not args.target:
         return _fail(args, "name a server URL, or --stdio -- COMMAND ARGS...")
+    headers = {}
+    for item in args.header:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            return _fail(args, f"--header takes NAME=VALUE, not {item!r}")
+        headers[name.strip()] = value
+    args.headers = headers
     try:
         report = asyncio.run(_probe(args, arguments))
     except BridgeError as exc:
@@ -71,7 +94,6 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
     from contextlib import asynccontextmanager
 
     from host.config import RemoteTransport, ServerConfig
-    from host.oauth.errors import find_cause
     from host.transports import (
         REMOTE,
         StdioTransport,
@@ -91,7 +113,7 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
 
         @asynccontextmanager
         async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
-            transport = REMOTE[kind](url, auth=await _auth_for(args, server))
+            transport = REMOTE[kind](url, auth=await _auth_for(args, server), headers=args.headers)
             async with open_connection(server.id, transport) as connection:
                 yield connection
 
@@ -101,10 +123,11 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
     except TransportUnsupported as exc:
         raise _failed(str(exc)) from None
     except Exception as exc:
-        from host.oauth.refresher import NeedsAuthorization
+        from host.oauth.errors import sign_in_needed
 
-        needs = find_cause(exc, NeedsAuthorization)
-        raise _failed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
+        needs = sign_in_needed(exc)
+        refusal = getattr(args, "auth_object", None) and args.auth_object.refusal
+        raise _failed(f"sign-in needed: {needs}" if needs else refusal or describe_error(exc)) from None
 
 
 async def _report(
@@ -118,6 +141,13 @@ async def _report(
         "transport": transport,
         "tools": [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
     }
+    offered = connection.capabilities
+    report["capabilities"] = offered
+    if "resources" in offered:
+        report["resources"] = [r.uri for r in await connection.list_resources()]
+        report["resource_templates"] = [t.uri_template for t in await connection.list_resource_templates()]
+    if "prompts" in offered:
+        report["prompts"] = [p.name for p in await connection.list_prompts()]
     if args.call:
         if not any(tool.name == args.call for tool in tools):
             raise _failed(f"the server has no tool named {args.call!r}")
@@ -136,8 +166,13 @@ async def _auth_for(args: argparse.Namespace, server: Any) -> Any:
     refresher = TokenRefresher(TokenStore(), PROBE_PROFILE, _store_key(server.url))
     if args.client_id:
         stored = await refresher.load() or Credentials()
-        info = {"client_id": args.client_id, "client_secret": args.client_secret}
-        await refresher.save(stored.model_copy(update={"client_info": {k: v for k, v in info.items() if v}}))
+        known = stored.client_info or {}
+        if (known.get("client_id"), known.get("client_secret")) != (args.client_id, args.client_secret):
+            # A new pre-registered client; how its secret is sent is learnt at sign-in, then kept.
+            info = {"client_id": args.client_id, "client_secret": args.client_secret}
+            await refresher.save(
+                stored.model_copy(update={"client_info": {k: v for k, v in info.items() if v}})
+            )
     receiver = _LoopbackReceiver() if args.auth == "browser" else None
     redirect = receiver.redirect_uri if receiver else "http://127.0.0.1/callback"
     step = receiver.run if receiver else _follow_redirects_for_code
@@ -146,9 +181,31 @@ async def _auth_for(args: argparse.Namespace, server: Any) -> Any:
     resource_url = (
         server.url[: -len("/sse")] + "/mcp" if server.url.rstrip("/").endswith("/sse") else server.url
     )
-    auth = BridgeAuth(server_url=resource_url, redirect_uri=redirect, refresher=refresher, browser_step=step)
+    auth = BridgeAuth(
+        server_url=resource_url,
+        redirect_uri=redirect,
+        refresher=refresher,
+        browser_step=step,
+        client_metadata_url=_client_metadata_url(args),
+    )
     await auth.prepare()
+    args.auth_object = auth
     return auth
+
+
+def _client_metadata_url(args: argparse.Namespace) -> str | None:
+    if args.client_metadata_url == "none":
+        return None
+    if args.client_metadata_url:
+        return str(args.client_metadata_url)
+    from host.config import ConfigError, load
+
+    try:
+        return load().oauth.client_metadata_url
+    except ConfigError:
+        from host.config import DEFAULT_CLIENT_METADATA_URL
+
+        return DEFAULT_CLIENT_METADATA_URL
 
 
 def _store_key(url: str) -> str:
@@ -225,6 +282,15 @@ def _print(args: argparse.Namespace, report: dict[str, Any]) -> None:
     for tool in report["tools"]:
         summary = (tool.get("description") or "").strip().splitlines()
         print(f"  {tool['name']}" + (f" — {summary[0]}" if summary else ""))
+    for key, title in (
+        ("resources", "resources"),
+        ("resource_templates", "resource templates"),
+        ("prompts", "prompts"),
+    ):
+        if key in report:
+            print(f"{title} ({len(report[key])}):")
+            for item in report[key]:
+                print(f"  {item}")
     if "call" in report:
         call = report["call"]
         print(f"\n{args.call} -> {'error' if call.get('isError') else 'ok'}")
