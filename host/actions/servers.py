@@ -62,7 +62,8 @@ class ServerAdd(Request):
     server: NewServer
 
 
-def _derive_id(name: str, taken: set[str]) -> str:
+def derive_id(name: str, taken: set[str]) -> str:
+    """A server id from a name: lower case, dashes, and a number when the id is taken."""
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32] or "server"
     candidate, n = base, 2
     while candidate in taken:
@@ -79,7 +80,7 @@ async def server_add(services: Services, request: ServerAdd) -> ServerStatus:
     fields["header_names"] = sorted(headers)
     fields["secret_env"] = sorted(secret_env)
     taken = {s.id for s in services.config.current.servers}
-    server_id = fields.pop("id", None) or _derive_id(request.server.name, taken)
+    server_id = fields.pop("id", None) or derive_id(request.server.name, taken)
     if server_id in taken:
         raise BridgeError(ErrorCode.SERVER_EXISTS, f"a server with id {server_id!r} already exists")
     try:
