@@ -4,6 +4,8 @@
 // chat.new before its first message or picks from the list; it shows that conversation's events and no others.
 // Without a model configured, slash commands call tools directly. Stop ends whatever this panel has running: its
 // chat turn (chat.cancel) and its own tool calls (tool.cancel, by the id each tool.call went with).
+// `@` attaches a server's resource to the message (its contents go along as context); each server's prompts are
+// slash commands too, with a form for their arguments. Tool cards show the server's progress as a bar.
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
@@ -15,12 +17,28 @@ import {
   chatList,
   chatNew,
   chatSend,
+  completionComplete,
   configGet,
+  promptsGet,
+  promptsList,
+  resourcesList,
+  resourcesRead,
   savePage,
   slashCommand,
   toolCall,
 } from "../shared/host-requests.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import {
+  matchPromptCommand,
+  matchResources,
+  mentionQuery,
+  promptCommands,
+  promptResources,
+  promptText,
+  withoutMention,
+} from "../shared/mentions.js";
+import { progressBar } from "../shared/progress.js";
+import { contentsForModel } from "../shared/render-resource.js";
 import { renderResult } from "../shared/render-result.js";
 
 const client = new BridgeClient();
@@ -34,8 +52,12 @@ let status = null;
 let llmReady = false;
 let current = null; // the assistant bubble being streamed: {node, text}
 const cards = new Map();
+const bars = new Map(); // call id -> the progress bar of its running card
 let turn = false; // this panel's chat turn is running
 const calls = new Set(); // the ids of this panel's own tool.call requests in flight
+let resources = []; // [{server, serverName, uri, name, title}] of connected servers that offer resources
+let commands = new Map(); // "/prompt" -> {server, serverName, prompt}
+const attachments = []; // resources attached to the next message: {server, serverName, uri, title}
 
 function el(tag, className, content) {
   const node = document.createElement(tag);
@@ -72,6 +94,8 @@ function toolCard(event) {
   card.append(el("span", "status", event.status + (event.duration_ms !== undefined ? ` · ${event.duration_ms} ms` : "")));
   card.append(el("strong", "", `${event.server_name ?? event.server ?? ""} · ${event.tool ?? ""}`));
   if (event.arguments) card.append(el("pre", "args", JSON.stringify(event.arguments, null, 2)));
+  if (event.status === "running" && bars.has(event.call_id)) card.append(bars.get(event.call_id).node);
+  else if (event.status !== "running") bars.delete(event.call_id);
   if (event.error) card.append(el("p", "error", event.error));
   if (event.status === "awaiting_approval") {
     const row = el("div", "actions");
@@ -116,14 +140,211 @@ function onEvent(event) {
 
 // Every panel hears every conversation's events; this one shows its own conversation's, and none before it has one.
 client.onEvent((event) => isOwnEvent(event, conversationId), onEvent);
+
+// A server's progress on a call of this panel's: the chat's (named by its conversation and the model's call id)
+// or one of its own slash-command calls (named by the request's id).
+client.onEvent("tool.progress", (event) => {
+  const ours = event.conversation_id ? event.conversation_id === conversationId : calls.has(event.call_id);
+  const card = cards.get(event.call_id);
+  if (!ours || !card) return;
+  let bar = bars.get(event.call_id);
+  if (!bar) {
+    bar = progressBar();
+    bars.set(event.call_id, bar);
+    const error = card.querySelector(".error");
+    if (error) error.before(bar.node);
+    else card.append(bar.node);
+  }
+  bar.update(event);
+});
+
+let serverSignature = "";
 client.onState((state) => {
   status = state.status;
-  const commands = [];
-  for (const server of status?.servers ?? []) {
-    if (server.state === "connected") commands.push(`/tool ${server.id}.`);
+  const connected = (status?.servers ?? []).filter((server) => server.state === "connected");
+  const signature = connected.map((s) => `${s.id}:${(s.capabilities ?? []).join("+")}`).join(",");
+  if (signature !== serverSignature) {
+    serverSignature = signature;
+    loadResources(connected);
+    loadPrompts(connected);
   }
-  document.getElementById("commands").replaceChildren(...["/search ", "/sql SELECT ", ...commands].map((c) => Object.assign(el("option"), { value: c })));
+  showCommands();
 });
+
+// A server's resources or prompts changed: ask again.
+client.onEvent("server.list_changed", (event) => {
+  const connected = (status?.servers ?? []).filter((server) => server.state === "connected");
+  if (event.list === "resources") loadResources(connected);
+  if (event.list === "prompts") loadPrompts(connected);
+});
+
+function showCommands() {
+  const tools = (status?.servers ?? []).filter((s) => s.state === "connected").map((s) => `/tool ${s.id}.`);
+  const values = ["/search ", "/sql SELECT ", ...tools, ...[...commands.keys()].map((c) => `${c} `)];
+  document.getElementById("commands").replaceChildren(...values.map((c) => Object.assign(el("option"), { value: c })));
+}
+
+// --- @: a server's resource attached to the message ---------------------------------------------------------------
+
+async function loadResources(connected) {
+  const offering = connected.filter((s) => (s.capabilities ?? []).includes("resources"));
+  const lists = await Promise.all(offering.map((s) => client.request(...resourcesList(s.id))));
+  resources = lists.flatMap((reply, i) =>
+    reply.ok ? reply.result.resources.map((r) => ({ server: offering[i].id, serverName: offering[i].name, uri: r.uri, name: r.name, title: r.title ?? r.name })) : [],
+  );
+  document.body.dataset.resources = String(resources.length);
+}
+
+async function loadPrompts(connected) {
+  const offering = connected.filter((s) => (s.capabilities ?? []).includes("prompts"));
+  const lists = await Promise.all(offering.map((s) => client.request(...promptsList(s.id))));
+  commands = promptCommands(
+    lists.flatMap((reply, i) => (reply.ok ? reply.result.prompts.map((prompt) => ({ server: offering[i].id, serverName: offering[i].name, prompt })) : [])),
+  );
+  document.body.dataset.prompts = String(commands.size);
+  showCommands();
+}
+
+const mentions = document.getElementById("mentions");
+
+function showMentions() {
+  const found = mentionQuery(text.value, text.selectionStart ?? text.value.length);
+  const matches = found ? matchResources(resources, found.query) : [];
+  mentions.hidden = matches.length === 0;
+  mentions.replaceChildren(
+    ...matches.map((resource) => {
+      const item = el("li");
+      const button = el("button", "mention", `${resource.serverName}: ${resource.title}`);
+      button.type = "button";
+      button.dataset.uri = resource.uri;
+      button.title = resource.uri;
+      button.addEventListener("click", () => attach(resource, found));
+      item.append(button);
+      return item;
+    }),
+  );
+}
+
+function attach(resource, found) {
+  if (!attachments.some((a) => a.server === resource.server && a.uri === resource.uri)) attachments.push(resource);
+  text.value = withoutMention(text.value, found);
+  mentions.hidden = true;
+  showAttachments();
+  text.focus();
+}
+
+function showAttachments() {
+  const box = document.getElementById("attachments");
+  box.hidden = attachments.length === 0;
+  box.replaceChildren(
+    ...attachments.map((resource, index) => {
+      const chip = el("span", "chip", `@ ${resource.serverName}: ${resource.title}`);
+      chip.dataset.uri = resource.uri;
+      chip.title = resource.uri;
+      const remove = el("button", "", "×");
+      remove.type = "button";
+      remove.title = "Detach";
+      remove.addEventListener("click", () => {
+        attachments.splice(index, 1);
+        showAttachments();
+      });
+      chip.append(remove);
+      return chip;
+    }),
+  );
+}
+
+text.addEventListener("input", showMentions);
+
+/** The attached resources' contents, read now, as context for the model; null after saying what failed. */
+async function attachedContext(extra = []) {
+  const read = [];
+  for (const resource of attachments) {
+    const reply = await client.request(...resourcesRead(resource.server, resource.uri));
+    if (!reply.ok) {
+      problem(`${resource.title}: ${reply.error.message}`);
+      return null;
+    }
+    read.push({ server: resource.serverName, uri: resource.uri, text: contentsForModel(reply.result.contents).slice(0, 50_000) });
+  }
+  for (const content of extra) read.push({ uri: content.uri, text: contentsForModel([content]).slice(0, 50_000) });
+  return read;
+}
+
+// --- /: a server's prompt, with a form for its arguments --------------------------------------------------------
+
+let promptInputs = null;
+let pendingPrompt = null;
+
+function showPromptForm(match) {
+  pendingPrompt = match;
+  const { entry, rest } = match;
+  const form = document.getElementById("prompt-form");
+  form.hidden = false;
+  document.getElementById("prompt-title").textContent = `${entry.serverName}: ${entry.prompt.title ?? entry.prompt.name}`;
+  document.getElementById("prompt-description").textContent = entry.prompt.description ?? "";
+  const fields = document.getElementById("prompt-fields");
+  fields.replaceChildren();
+  promptInputs = {};
+  const args = entry.prompt.arguments ?? [];
+  const offersCompletion = (status?.servers ?? []).some((s) => s.id === entry.server && (s.capabilities ?? []).includes("completions"));
+  args.forEach((arg, index) => {
+    const wrap = el("label", "field");
+    wrap.dataset.field = arg.name;
+    wrap.append(el("span", "label", `${arg.name}${arg.required ? " *" : ""}`));
+    const input = el("input");
+    input.type = "text";
+    input.name = arg.name;
+    if (index === 0 && rest) input.value = rest;
+    if (arg.description) input.placeholder = arg.description;
+    if (offersCompletion) {
+      const list = el("datalist");
+      list.id = `prompt-${arg.name}-suggestions`;
+      input.setAttribute("list", list.id);
+      input.addEventListener("input", async () => {
+        const filled = Object.fromEntries(Object.entries(promptInputs).map(([k, node]) => [k, node.value]));
+        const reply = await client.request(...completionComplete(entry.server, { type: "ref/prompt", name: entry.prompt.name }, arg.name, input.value, filled));
+        if (reply.ok) list.replaceChildren(...reply.result.completion.values.map((value) => Object.assign(el("option"), { value })));
+      });
+      wrap.append(input, list);
+    } else wrap.append(input);
+    fields.append(wrap);
+    promptInputs[arg.name] = input;
+  });
+  (Object.values(promptInputs)[0] ?? form.querySelector("button"))?.focus();
+}
+
+function closePromptForm() {
+  document.getElementById("prompt-form").hidden = true;
+  pendingPrompt = null;
+  promptInputs = null;
+}
+
+document.getElementById("prompt-cancel").addEventListener("click", closePromptForm);
+
+document.getElementById("prompt-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!pendingPrompt) return;
+  const { entry, command } = pendingPrompt;
+  const filled = Object.fromEntries(Object.entries(promptInputs).map(([k, node]) => [k, node.value.trim()]));
+  const missing = (entry.prompt.arguments ?? []).filter((a) => a.required && !filled[a.name]).map((a) => a.name);
+  if (missing.length) return problem(`Fill in ${missing.join(", ")}`);
+  const reply = await client.request(...promptsGet(entry.server, entry.prompt.name, filled));
+  if (!reply.ok) return problem(reply.error.message);
+  closePromptForm();
+  problem(null);
+  const words = promptText(reply.result.messages);
+  const embedded = promptResources(reply.result.messages);
+  if (!llmReady) {
+    // No model to send it to: show what the prompt says.
+    say("user", `${command} ${Object.values(filled).filter(Boolean).join(" ")}`.trim());
+    say("assistant", words || "(the prompt has no text)");
+    return;
+  }
+  await sendToModel(words, { shown: `${command}: ${words}`, embedded });
+});
+
+/** Slash commands: tools straight from the panel, for when no model is configured. */
 
 async function loadConfig() {
   const reply = await client.request(...configGet());
@@ -189,7 +410,6 @@ async function runTool({ server, tool, arguments: args }) {
   return reply;
 }
 
-/** Slash commands: tools straight from the panel, for when no model is configured. */
 async function slash(command) {
   let call;
   try {
@@ -207,15 +427,36 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   if (!question) return;
   text.value = "";
   problem(null);
+  mentions.hidden = true;
+  const prompt = matchPromptCommand(question, commands);
+  if (prompt) return showPromptForm(prompt);
   if (question.startsWith("/")) return slash(question);
-  if (!llmReady) return problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+  if (!llmReady) {
+    text.value = question;
+    return problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+  }
+  await sendToModel(question, { restore: question });
+});
+
+/** One turn with the model: `question` with the page (if asked for) and the attached resources as context. */
+async function sendToModel(question, { shown = question, restore = null, embedded = [] } = {}) {
   let context = null;
   if (document.getElementById("use-page").checked) {
     context = await pageContext();
     if (!context) {
-      text.value = question; // nothing was sent; the reason is shown
+      if (restore !== null) text.value = restore; // nothing was sent; the reason is shown
       return;
     }
+  }
+  if (attachments.length || embedded.length) {
+    const read = await attachedContext(embedded);
+    if (!read) {
+      if (restore !== null) text.value = restore;
+      return;
+    }
+    context = { ...(context ?? {}), resources: read };
+    attachments.length = 0;
+    showAttachments();
   }
   if (!conversationId) {
     // Start the conversation first, so every event of its first turn already carries an id this panel knows.
@@ -223,7 +464,7 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
     if (!started.ok) return problem(started.error.message);
     bind(started.result.conversation_id);
   }
-  say("user", question);
+  say("user", shown);
   current = null;
   turn = true;
   showRunning();
@@ -239,7 +480,7 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
     if (!reply.ok) problem(reply.error.message);
   }
   loadConversations();
-});
+}
 
 /** Stop shows while this panel runs anything; Send waits for its turn to end (the host refuses a second one). */
 function showRunning() {
@@ -250,7 +491,10 @@ function showRunning() {
 text.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) {
     event.preventDefault();
-    document.getElementById("ask").requestSubmit();
+    // With the `@` list open, Enter attaches its first resource.
+    const first = mentions.hidden ? null : mentions.querySelector("button");
+    if (first) first.click();
+    else document.getElementById("ask").requestSubmit();
   }
 });
 document.getElementById("stop").addEventListener("click", () => {
