@@ -115,19 +115,27 @@ def plan(text: str, existing: Config, *, search_path: str | None = None) -> Impo
     """What importing ``text`` would add to ``existing``; nothing is changed."""
     kind, entries = parse(text)
     taken = {s.id for s in existing.servers}
-    reaches = {s.reach(): s.id for s in existing.servers}
+    reaches = {_identity(s): s.id for s in existing.servers}
     planned: list[Planned] = []
     for name, entry in entries.items():
         item = _plan_one(str(name), entry, taken, search_path)
         if item.config is not None and not item.skipped:
-            already = reaches.get(item.config.reach())
+            already = reaches.get(_identity(item.config))
             if already is not None:
                 item.skipped = f"already configured as {already}"
             else:
                 taken.add(item.config.id)
-                reaches[item.config.reach()] = item.config.id
+                reaches[_identity(item.config)] = item.config.id
         planned.append(item)
     return ImportPlan(kind, planned)
+
+
+def _identity(server: ServerConfig) -> str:
+    """What makes two servers the same one for importing: the URL, or the command line and its folder (the
+    variables may differ: the importer adds the command's folder to PATH, say)."""
+    if server.kind == "remote" or server.builtin:
+        return server.reach()
+    return json.dumps([server.command, server.cwd])
 
 
 def _plan_one(name: str, entry: Any, taken: set[str], search_path: str | None) -> Planned:

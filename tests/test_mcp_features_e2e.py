@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 
 from devkit.browser import chromium, extension_page, screenshot, wait_until
 from devkit.host_process import write_config
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, free_port, wait_until_serving
 from tests.support.scripted_llm import ScriptedLLM
 
 
@@ -312,3 +312,95 @@ def test_chat_attaches_resources_with_at_and_runs_prompts_with_slash(world: Worl
     wait_until(lambda: "A brief summary." in driver.find_element(By.ID, "log").text, "the prompt's answer")
     last = llm.requests[-1]["messages"][-1]["content"]
     assert "Summarise this in a brief style:" in last and "Long text about apples." in last
+
+
+def test_options_import_masked_headers_and_tools_switched_off(world: World, tmp_path: Path) -> None:
+    driver = world.driver
+    port = free_port()
+    remote = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.feature_server", "http", str(port)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(port)
+        claude = {
+            "mcpServers": {
+                "Features": {
+                    "command": sys.executable,
+                    "args": ["-m", "tests.support.feature_server", "stdio"],
+                },
+                "Remote with key": {
+                    "url": f"http://127.0.0.1:{port}/mcp",
+                    "headers": {"X-Api-Key": "opt-secret-55"},
+                },
+            }
+        }
+        driver.get(extension_page("options/options.html"))
+        wait_until(
+            lambda: driver.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="feat"]'), "the servers"
+        )
+        source = tmp_path / "claude_desktop_config.json"
+        source.write_text(json.dumps(claude))
+        driver.find_element(By.CSS_SELECTOR, "#import input[type=file]").send_keys(str(source))
+        wait_until(
+            lambda: (
+                "mcpServers"
+                in driver.find_element(By.CSS_SELECTOR, "#import textarea").get_attribute("value")
+            ),
+            "the file read",
+        )
+        driver.find_element(By.CSS_SELECTOR, "#import button[type=submit]").click()
+        wait_until(lambda: driver.find_element(By.ID, "import-preview").is_displayed(), "the preview")
+        rows = {
+            r.get_attribute("data-name"): r.text
+            for r in driver.find_elements(By.CSS_SELECTOR, "#import-table tbody tr")
+        }
+        assert "already configured as feat" in rows["Features"], "the same command is not added twice"
+        assert "X-Api-Key" in rows["Remote with key"] and "opt-secret-55" not in driver.page_source
+        screenshot(driver, "options-import-preview")
+        assert driver.find_element(By.ID, "import-apply").text == "Add 1 server"
+        driver.find_element(By.ID, "import-apply").click()
+        wait_until(
+            lambda: "Added Remote with key" in driver.find_element(By.ID, "import-done").text, "the import"
+        )
+        wait_until(
+            lambda: driver.find_elements(By.CSS_SELECTOR, '#servers tr[data-server="remote-with-key"]'),
+            "listed",
+        )
+
+        driver.find_element(By.CSS_SELECTOR, '#servers tr[data-server="remote-with-key"] button.edit').click()
+        header = driver.find_element(By.CSS_SELECTOR, "#header-rows .header-row")
+        assert header.find_element(By.CSS_SELECTOR, ".header-name").get_attribute("value") == "X-Api-Key"
+        assert header.find_element(By.CSS_SELECTOR, ".header-value").get_attribute("value") == "", (
+            "shown masked"
+        )
+        assert "kept" in header.find_element(By.CSS_SELECTOR, ".header-value").get_attribute("placeholder")
+
+        wait_until(
+            lambda: driver.find_elements(
+                By.CSS_SELECTOR, '#tool-switches [data-server="feat"] input[data-tool="slow"]'
+            ),
+            "the switches",
+        )
+        driver.find_element(
+            By.CSS_SELECTOR, '#tool-switches [data-server="feat"] input[data-tool="slow"]'
+        ).click()
+        driver.get(extension_page("popups/tools.html?server=feat"))
+        wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, "#tool option"), "the tools")
+        names = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#tool option")]
+        assert "slow" not in names and "steps" in names, "a tool switched off is not offered"
+
+        driver.get(extension_page("popups/tools.html?server=remote-with-key&tool=header"))
+        wait_until(
+            lambda: driver.find_elements(By.CSS_SELECTOR, '[data-field="name"] input'), "the header tool"
+        )
+        driver.find_element(By.CSS_SELECTOR, '[data-field="name"] input').send_keys("X-Api-Key")
+        driver.find_element(By.ID, "run").click()
+        wait_until(
+            lambda: "opt-secret-55" in driver.find_element(By.ID, "result").text, "the header at the server"
+        )
+    finally:
+        remote.kill()
+        remote.wait()
