@@ -9,6 +9,7 @@ handshake era that Notion's server and most in the wild speak, and 2026-07-28, w
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import sys
 import time
@@ -19,6 +20,7 @@ import pytest
 
 from devkit.host_process import HostProcess
 from tests.support.feature_server import PIXEL
+from tests.support.figures import record
 from tests.support.processes import ROOT, free_port, wait_until_serving
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -75,7 +77,7 @@ def wait_lines(path: Path, needle: str, timeout: float = 10) -> list[str]:
         lines = path.read_text().splitlines() if path.exists() else []
         if needle in lines:
             return lines
-        time.sleep(0.05)
+        time.sleep(0.01)
     raise AssertionError(f"the server never noted {needle!r}; it noted {lines}")
 
 
@@ -187,16 +189,33 @@ def test_prompts_with_arguments_and_completion(host: HostProcess) -> None:
 # --- progress, cancellation ------------------------------------------------------------------------------------
 
 
-def test_progress_of_a_long_call_arrives_as_tool_progress(host: HostProcess) -> None:
+def test_progress_of_a_long_call_arrives_as_tool_progress(host: HostProcess, era: str) -> None:
     drain(host)
     started = time.monotonic()
     call_id = host.start_request(
         "tool.call", server="feat", tool="steps", arguments={"count": 10, "seconds": 3}
     )
+    progress, arrived = [], []
+    while len(progress) < 10:
+        event = host.next_event(timeout=10)
+        if event["type"] == "tool.progress":
+            progress.append(event)
+            arrived.append(time.monotonic() - started)
     reply = host.reply(call_id, timeout=30)
     assert reply["ok"] and text_of(reply["result"]) == "done 10 steps"
     assert time.monotonic() - started >= 3
-    progress = drain(host, "tool.progress")
+    assert drain(host, "tool.progress") == [], "no more than ten"
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived)]
+    record(
+        f"progress_{era}",
+        {
+            "events": len(progress),
+            "first_s": round(arrived[0], 3),
+            "last_s": round(arrived[-1], 3),
+            "gap_ms_min": round(min(gaps) * 1000),
+            "gap_ms_max": round(max(gaps) * 1000),
+        },
+    )
     assert [(p["call_id"], p["progress"], p["total"]) for p in progress] == [
         (call_id, float(i), 10.0) for i in range(1, 11)
     ]
@@ -226,11 +245,14 @@ def test_stop_tells_the_server_which_stops(spawn_host, era: str, feature_log: Pa
             "tool.call", server="feat", tool="slow", arguments={"tag": "t1", "seconds": 30}
         )
         time.sleep(1.0)  # the call is running on the server
+        pressed = time.monotonic()
         assert host.result("tool.cancel", call_id=call_id) == {"cancelled": True}
         reply = host.reply(call_id, timeout=10)
         assert not reply["ok"] and reply["error"]["code"] == "cancelled"
         lines = wait_lines(feature_log, "cancelled t1")
+        seen_after = time.monotonic() - pressed
         assert "finished t1" not in lines
+        record(f"stop_{era}_{transport}", {"server_saw_it_within_ms": round(seen_after * 1000)})
         # The session is still good for the next call.
         assert (
             text_of(
@@ -436,3 +458,19 @@ def test_requests_for_what_a_server_does_not_offer_are_refused(spawn_host) -> No
         reply = host.request(verb, server="toy", **fields)
         assert reply["error"]["code"] == "not_offered", (verb, reply)
         assert reply["error"]["message"].startswith("Toy does not offer")
+
+
+def test_the_chats_model_sees_new_tools_and_not_the_ones_switched_off(host: HostProcess) -> None:
+    with ScriptedLLM() as llm:
+        host.result("llm.configure", base_url=llm.base_url, model="test-model")
+        llm.plan = [{"text": "first"}, {"text": "second"}]
+        host.result("tool.call", server="feat", tool="grow", arguments={"kind": "tool", "name": "brand_new"})
+        host.wait_for(lambda e: e["type"] == "server.list_changed" and e["list"] == "tools", timeout=10)
+        host.result("chat.send", timeout=60, text="hello")
+        offered = {t["function"]["name"] for t in llm.requests[0]["tools"]}
+        assert "feat__brand_new" in offered and "feat__slow" in offered
+
+        host.result("server.update", server="feat", changes={"disabled_tools": ["slow"]})
+        host.result("chat.send", timeout=60, text="again")
+        offered = {t["function"]["name"] for t in llm.requests[1]["tools"]}
+        assert "feat__slow" not in offered and "feat__brand_new" in offered

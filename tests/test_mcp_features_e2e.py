@@ -21,6 +21,7 @@ from selenium.webdriver.common.by import By
 
 from devkit.browser import chromium, extension_page, screenshot, wait_until
 from devkit.host_process import write_config
+from tests.support.figures import record
 from tests.support.processes import ROOT, free_port, wait_until_serving
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -103,6 +104,7 @@ def test_progress_bar_moves_and_stop_reaches_the_server(world: World) -> None:
         seen.append(final)
     assert len(seen) >= 5 and seen == sorted(seen), f"the bar moved forward step by step: {seen}"
     assert seen[-1] == pytest.approx(1.0)
+    record("progress_bar_browser", {"positions_seen": len(seen), "values": seen})
     assert "100% · step 10 of 10" in driver.find_element(By.ID, "run-progress").text
 
     open_tool(driver, "slow")
