@@ -85,6 +85,8 @@ LOG_RING = 500
 LOG_DATA_CHARS = 16 * 1024
 #: At most one ``tool.progress`` per call this often; the last report (progress == total) always goes out.
 PROGRESS_MIN_INTERVAL_S = 0.05
+#: The most resources one server may have subscribed at once: each is held by the host (and by the server).
+MAX_SUBSCRIPTIONS = 256
 #: How long a request other than a tool call (a list, a read, a prompt) may take.
 REQUEST_TIMEOUT_S = 60.0
 DEFAULT_LOG_LEVEL: LogLevel = "info"
@@ -397,6 +399,11 @@ class Supervisor:
         connection = self.require("subscribe")
         if uri in self.subscriptions:
             return False
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise BridgeError(
+                ErrorCode.INVALID_ARGUMENTS,
+                f"{self.config.name} already has {MAX_SUBSCRIPTIONS} resources followed; unsubscribe from one first",
+            )
         self.subscriptions.add(uri)
         if connection.modern:
             await self._listen_again()
