@@ -29,6 +29,8 @@ from host.framing import EndOfStream, FrameWriter
 from host.oauth.manager import AuthManager
 from host.protocol.verbs import Verb, unpaired_surrogate
 from host.protocol.wire import ErrorEvent, Outgoing, Reply
+from host.sampling import SamplingBroker
+from host.server_secrets import ServerSecrets
 from host.servers import ServerSet
 from host.services import Services
 from host.status import StatusBoard
@@ -56,15 +58,19 @@ class Host:
         elicitations = ElicitationBroker(self.send)
         servers = ServerSet(self._make_supervisor, lambda: self.services.status.changed(), auth)
         status = StatusBoard(self.send, servers.all, lambda: [*config.notices, *auth.notices()])
+        chat = ChatService(config, servers, auth, self.send)
         self.services = Services(
             config=config,
             servers=servers,
             auth=auth,
             status=status,
-            chat=ChatService(config, servers, auth, self.send),
+            chat=chat,
             elicitations=elicitations,
+            sampling=SamplingBroker(self.send, chat.model),
+            secrets=ServerSecrets(lambda: auth.store.backend),
         )
         auth.on_credentials_changed = lambda _server_id: status.changed()
+        auth.client_metadata_url = lambda: config.current.oauth.client_metadata_url
         self._requests: dict[str, asyncio.Task[None]] = {}
 
     def _make_supervisor(self, server: ServerConfig) -> Supervisor:
@@ -76,6 +82,9 @@ class Host:
             services.elicitations,
             max_event_bytes=services.config.current.limits.max_event_mib * 1024 * 1024,
             on_transport_found=services.config.remember_transport,
+            send=self.send,
+            sampling=services.sampling.callback_for,
+            secrets=services.secrets.load,
         )
 
     def send(self, message: Outgoing) -> None:
@@ -170,6 +179,7 @@ class Host:
             task.cancel()
         self.services.auth.browser.cancel_all("the host is shutting down")
         self.services.elicitations.cancel_all()
+        self.services.sampling.cancel_all()
         pending = await self.services.servers.stop_all(SHUTDOWN_GRACE_S)
         if pending:
             log.warning("%d server(s) did not stop within %.1f s", len(pending), SHUTDOWN_GRACE_S)

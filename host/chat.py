@@ -84,9 +84,22 @@ class ChatService:
                 continue
             config = supervisor.config
 
-            async def call(server_id: str, tool: str, arguments: dict[str, Any]) -> Any:
+            async def call(
+                server_id: str,
+                tool: str,
+                arguments: dict[str, Any],
+                *,
+                card: tuple[str, str] | None = None,
+            ) -> Any:
+                # ``card``: (conversation, the model's call id), which the call's tool.progress events name.
+                conversation_id, card_id = card or (None, None)
                 return await self._servers.get(server_id).call_tool(
-                    f"chat-{next(_call_ids)}", tool, arguments, None
+                    f"chat-{next(_call_ids)}",
+                    tool,
+                    arguments,
+                    None,
+                    progress_id=card_id,
+                    conversation_id=conversation_id,
                 )
 
             found.append(
@@ -115,6 +128,11 @@ class ChatService:
             elif supervisor.state == "needs_auth":
                 lines.append(f"{supervisor.display_name()}: not connected, the person must sign in first")
         return lines
+
+    async def model(self) -> tuple[Any, str]:
+        """The model client and name the chat uses; servers' sampling requests (host.sampling) go there too."""
+        endpoint = await self._endpoint()
+        return endpoint.client, endpoint.model
 
     async def _client(self, base_url: str) -> Any:
         from openai import AsyncOpenAI

@@ -34,6 +34,18 @@ NOTION_MCP_URL = "https://mcp.notion.com/mcp"
 ServerKind = Literal["remote", "stdio"]
 TransportChoice = Literal["auto", "http", "sse"]
 RemoteTransport = Literal["http", "sse"]
+LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+#: Where the bridge publishes its OAuth client ID metadata document (docs/oauth/client-metadata.json in this
+#: repository): the ``client_id`` it uses with authorization servers that support such documents instead of
+#: registering. ``oauth.client_metadata_url`` in the configuration changes it; null turns the documents off.
+DEFAULT_CLIENT_METADATA_URL = "https://notion-mcp-bridge.github.io/oauth/client-metadata.json"
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
+#: Headers the transport itself sets; a server's custom headers may not replace them.
+_RESERVED_HEADERS = {
+    "authorization", "host", "content-length", "content-type", "accept", "connection", "transfer-encoding",
+    "mcp-session-id", "mcp-protocol-version", "last-event-id", "cookie",
+}  # fmt: skip
 
 _SERVER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _EXTENSION_ID = re.compile(r"^[a-p]{32}$")
@@ -78,6 +90,16 @@ class ServerConfig(BaseModel):
     unset means the server's default, 30 s."""
     always_allow: list[str] = Field(default_factory=list)
     """Tools the person let the chat agent run without asking each time (revocable in the options page)."""
+    disabled_tools: list[str] = Field(default_factory=list)
+    """Tools the person switched off: hidden from the chat's model and the tool runner, and refused if called."""
+    header_names: list[str] = Field(default_factory=list)
+    """Custom HTTP headers sent to this (remote) server's origin only; their values are in the keychain."""
+    secret_env: list[str] = Field(default_factory=list)
+    """Environment variables of this (stdio) server whose values are in the keychain, not in ``env``."""
+    roots: list[str] = Field(default_factory=list)
+    """Folders this (stdio) server may know about (MCP roots). None listed: the host offers no roots at all."""
+    log_level: LogLevel | None = None
+    """The lowest level of log message the server is asked to send (``logging/setLevel``); unset: ``info``."""
 
     @field_validator("id")
     @classmethod
@@ -95,10 +117,34 @@ class ServerConfig(BaseModel):
             raise ValueError("url must start with http:// or https:// and name a host")
         return value
 
+    @field_validator("header_names")
+    @classmethod
+    def _header_names_valid(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"the {name} header is the bridge's own; it cannot be set per server")
+        if len({n.lower() for n in value}) != len(value):
+            raise ValueError("a header is named twice")
+        return value
+
+    @field_validator("roots")
+    @classmethod
+    def _roots_are_folders(cls, value: list[str]) -> list[str]:
+        for folder in value:
+            if not Path(folder).expanduser().is_absolute():
+                raise ValueError(f"root {folder!r} is not an absolute folder path")
+        return value
+
     @model_validator(mode="after")
     def _kind_has_its_fields(self) -> ServerConfig:
         if self.kind == "remote" and not self.url:
             raise ValueError("a remote server needs a url")
+        if self.kind == "remote" and (self.roots or self.secret_env):
+            raise ValueError("roots and secret_env apply to local (stdio) servers only")
+        if self.kind == "stdio" and self.header_names:
+            raise ValueError("header_names apply to remote servers only")
         if self.kind == "stdio" and self.builtin is None and not self.command:
             raise ValueError("a stdio server needs a command (a list: program and arguments)")
         if self.builtin == "sqlite" and not self.db_path:
@@ -154,10 +200,13 @@ def _path_of(url: str) -> str:
 
 def reidentified(server: ServerConfig, changed: ServerConfig) -> ServerConfig:
     """``changed`` as the new server it is when its reach differs from ``server``'s: a new uid, and none of
-    the trust the person gave the old one. Otherwise ``changed`` unaltered."""
+    the trust and the secrets the person gave the old one (its header values and secret variables stay with
+    the old identity, and are deleted). Otherwise ``changed`` unaltered."""
     if changed.reach() == server.reach():
         return changed
-    return changed.model_copy(update={"uid": new_uid(), "always_allow": [], "trusted": False})
+    return changed.model_copy(
+        update={"uid": new_uid(), "always_allow": [], "trusted": False, "header_names": [], "secret_env": []}
+    )
 
 
 class LimitsConfig(BaseModel):
@@ -167,6 +216,28 @@ class LimitsConfig(BaseModel):
 
     max_event_mib: int = Field(default=16, ge=1, le=256)
     """The largest single SSE event (one MCP message) taken from a remote server, in MiB."""
+
+
+class OAuthConfig(BaseModel):
+    """How the bridge introduces itself to authorization servers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_metadata_url: str | None = DEFAULT_CLIENT_METADATA_URL
+    """The bridge's client ID metadata document: used as the ``client_id`` where the authorization server
+    supports such documents (``client_id_metadata_document_supported``). An HTTPS URL with a path; null
+    means always register dynamically."""
+
+    @field_validator("client_metadata_url")
+    @classmethod
+    def _https_with_path(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme != "https" or parts.path in ("", "/"):
+                raise ValueError("the client metadata document's URL must be https:// with a path")
+        return value
 
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
@@ -206,6 +277,7 @@ class Config(BaseModel):
     """Extension IDs besides the shipped one that may start this host (``install --extension-id``)."""
     llm: LLMConfig = Field(default_factory=LLMConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    oauth: OAuthConfig = Field(default_factory=OAuthConfig)
 
     @field_validator("allowed_extension_ids")
     @classmethod

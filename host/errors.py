@@ -37,6 +37,9 @@ class ErrorCode:
     NEEDS_AUTH = "needs_auth"
     UNKNOWN_AUTH = "unknown_auth"
     UNKNOWN_ELICITATION = "unknown_elicitation"
+    UNKNOWN_SAMPLING = "unknown_sampling"
+    TOOL_DISABLED = "tool_disabled"
+    NOT_OFFERED = "not_offered"
     UNKNOWN_CONVERSATION = "unknown_conversation"
     TURN_IN_PROGRESS = "turn_in_progress"
     CHAT_FAILED = "chat_failed"
@@ -75,6 +78,9 @@ MEANINGS: dict[str, str] = {
     ErrorCode.NEEDS_AUTH: "`server.connect` ended without a sign-in; the message says why",
     ErrorCode.UNKNOWN_AUTH: "an `auth.result` for a sign-in that is not waiting (already answered, or timed out)",
     ErrorCode.UNKNOWN_ELICITATION: "an `elicitation.respond` for a question that is not waiting",
+    ErrorCode.UNKNOWN_SAMPLING: "a `sampling.respond` for a model request that is not waiting for that answer",
+    ErrorCode.TOOL_DISABLED: "the person switched that tool off for this server (`disabled_tools`)",
+    ErrorCode.NOT_OFFERED: "the server does not offer that: no resources, prompts, completion, subscriptions or logging in its capabilities",
     ErrorCode.UNKNOWN_CONVERSATION: "a chat verb named a conversation that does not exist (or has no turn running, for `chat.cancel`)",
     ErrorCode.TURN_IN_PROGRESS: '`chat.send` on a conversation whose turn is still running: "a turn is already running in this conversation; wait for it or press Stop"',
     ErrorCode.CHAT_FAILED: "the model endpoint failed the turn (401, 429, timeout, unreachable), in words",

@@ -12,6 +12,8 @@ from host.chat import ChatService
 from host.config import ConfigStore
 from host.elicitation import ElicitationBroker
 from host.oauth.manager import AuthManager
+from host.sampling import SamplingBroker
+from host.server_secrets import ServerSecrets
 from host.servers import ServerSet
 from host.status import StatusBoard
 
@@ -30,3 +32,7 @@ class Services:
     """The chat agent and the turns running."""
     elicitations: ElicitationBroker
     """Servers' questions to the person."""
+    sampling: SamplingBroker
+    """Servers' requests for the model, each approved by the person."""
+    secrets: ServerSecrets
+    """Servers' custom header values and secret environment variables, in the keychain."""

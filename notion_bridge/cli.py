@@ -15,6 +15,10 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "host": ("host.commands.host", "run the native-messaging host (what the browser starts)"),
     "probe": ("host.commands.probe", "connect to one MCP server, list its tools, optionally call one"),
+    "import": (
+        "host.commands.importing",
+        "add the servers of Claude Desktop's, Cursor's or VS Code's configuration",
+    ),
     "demo": ("devkit.demo", "start the sample servers and walk through the bridge end to end"),
     "sqlite-server": ("host.sqlite_server.command", "run the built-in SQLite MCP server over stdio"),
     "dev-notion": ("dev_notion.command", "run the local Notion-compatible MCP server (tests and demo)"),

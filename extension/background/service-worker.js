@@ -19,7 +19,7 @@ const bridge = {
   hello: null,
   status: null,
   retryAt: null,
-  questions: [], // servers' elicitation requests waiting for the person
+  questions: [], // servers' questions waiting for the person: elicitation.request and sampling.request (with its draft)
 };
 
 let port = null;
@@ -104,6 +104,22 @@ async function onFrame(frame) {
       break;
     case "elicitation.closed":
       update({ questions: bridge.questions.filter((q) => q.elicitation_id !== message.elicitation_id) });
+      break;
+    case "sampling.request":
+      // A server wants the model's answer: nothing goes to the model until the person approves in the popup.
+      update({ questions: [...bridge.questions, message] });
+      askThePerson();
+      break;
+    case "sampling.draft":
+      // The model answered: the person sees it, may edit it, and sends it or not.
+      update({
+        questions: bridge.questions.map((q) => (q.sampling_id === message.sampling_id ? { ...q, draft: message } : q)),
+      });
+      askThePerson();
+      break;
+    case "sampling.closed":
+      update({ questions: bridge.questions.filter((q) => q.sampling_id !== message.sampling_id) });
+      broadcast({ type: "event", event: message });
       break;
     case "error":
       console.warn("host error:", message.error?.code, message.error?.message);

@@ -1,12 +1,25 @@
-// The options page: which servers exist and how to reach them, the SQLite database, and the chat model.
+// The options page: which servers exist and how to reach them (with their custom headers, client secret and
+// roots), the tools switched off, servers brought from another app, the SQLite database, and the chat model.
 // Every change is a host request; the host stores it (secrets in the keychain) and the list refreshes.
 
 import { BridgeClient } from "../shared/bridge-client.js";
-import { configGet, llmConfigure, llmModels, revokeAlwaysAllow, serverFromEditor, serverRemove, sqliteSettings } from "../shared/host-requests.js";
+import {
+  configGet,
+  llmConfigure,
+  llmModels,
+  revokeAlwaysAllow,
+  serverFromEditor,
+  serverRemove,
+  serversImport,
+  setDisabledTools,
+  sqliteSettings,
+  toolsList,
+} from "../shared/host-requests.js";
 
 const client = new BridgeClient();
 const editor = document.getElementById("editor");
 let config = null;
+let connected = []; // status entries of the connected servers
 
 function show(id, message) {
   const node = document.getElementById(id);
@@ -26,6 +39,7 @@ async function refresh() {
     body.replaceChildren(...config.servers.map(row));
   }
   renderAlwaysAllowed(config.servers);
+  renderToolSwitches();
   const sqlite = config.servers.find((s) => s.builtin === "sqlite");
   const sqliteForm = document.getElementById("sqlite");
   sqliteForm.hidden = !sqlite;
@@ -177,9 +191,51 @@ function load(server) {
   editor.transport.value = server.transport ?? "auto";
   editor.client_id.value = server.client_id ?? "";
   editor.command.value = (server.command ?? []).join(" ");
+  editor.roots.value = (server.roots ?? []).join("\n");
+  editor.client_secret.value = "";
   editor.trusted.checked = Boolean(server.trusted);
+  document.getElementById("header-rows").replaceChildren(...(server.header_names ?? []).map((name) => headerRow(name, true)));
   toggleKind();
 }
+
+/** One header of the editor: a stored one shows its name and a masked value, kept unless retyped or removed. */
+function headerRow(name = "", stored = false) {
+  const row = document.createElement("div");
+  row.className = "header-row";
+  row.dataset.stored = stored ? "true" : "false";
+  const nameInput = Object.assign(document.createElement("input"), { type: "text", placeholder: "Header name", value: name, className: "header-name" });
+  nameInput.readOnly = stored;
+  const valueInput = Object.assign(document.createElement("input"), {
+    type: "password",
+    autocomplete: "off",
+    className: "header-value",
+    placeholder: stored ? "•••••••• (kept; type to replace)" : "value",
+  });
+  const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Remove", className: "remove-header" });
+  remove.addEventListener("click", () => {
+    if (stored) {
+      row.dataset.removed = "true";
+      row.hidden = true;
+    } else row.remove();
+  });
+  row.append(nameInput, valueInput, remove);
+  return row;
+}
+
+/** The editor's headers as server.update wants them: new values, and "" for the removed. */
+function editedHeaders() {
+  const headers = {};
+  for (const row of document.querySelectorAll("#header-rows .header-row")) {
+    const name = row.querySelector(".header-name").value.trim();
+    const value = row.querySelector(".header-value").value;
+    if (!name) continue;
+    if (row.dataset.removed === "true") headers[name] = "";
+    else if (value) headers[name] = value;
+  }
+  return headers;
+}
+
+document.getElementById("add-header").addEventListener("click", () => document.getElementById("header-rows").append(headerRow()));
 
 function toggleKind() {
   editor.querySelector(".remote").hidden = editor.kind.value !== "remote";
@@ -192,6 +248,7 @@ editor.addEventListener("reset", () => {
   // would update the server edited last.
   editor.id.value = "";
   editor.kind.disabled = false;
+  document.getElementById("header-rows").replaceChildren();
   document.getElementById("editor-title").textContent = "Add a server";
   setTimeout(toggleKind);
   show("editor-error", null);
@@ -210,7 +267,10 @@ editor.addEventListener("submit", async (event) => {
       url: editor.url.value,
       transport: editor.transport.value,
       clientId: editor.client_id.value,
+      clientSecret: editor.client_secret.value,
       command: editor.command.value,
+      headers: editedHeaders(),
+      roots: editor.roots.value,
     });
   } catch (error) {
     show("editor-error", error.message);
@@ -260,6 +320,104 @@ document.getElementById("llm").addEventListener("submit", async (event) => {
   document.getElementById("llm-status").textContent = reply.ok
     ? `Saved. ${reply.result.notice ?? (reply.result.has_api_key ? "An API key is stored." : "No API key stored.")}`
     : reply.error.code === "unknown_verb" ? "The host is too old for this setting; update it." : reply.error.message;
+});
+
+// --- tools switched off ------------------------------------------------------------------------------------------
+
+async function renderToolSwitches() {
+  const box = document.getElementById("tool-switches");
+  const sections = [];
+  for (const status of connected) {
+    const server = config?.servers.find((s) => s.id === status.id);
+    if (!server) continue;
+    const reply = await client.request(...toolsList(server.id, { includeDisabled: true }));
+    if (!reply.ok) continue;
+    const section = document.createElement("div");
+    section.className = "server-tools";
+    section.dataset.server = server.id;
+    section.append(Object.assign(document.createElement("strong"), { textContent: status.name ?? server.name }));
+    const off = new Set(reply.result.disabled);
+    for (const tool of reply.result.tools) {
+      const label = document.createElement("label");
+      label.className = "inline";
+      const box = Object.assign(document.createElement("input"), { type: "checkbox", checked: !off.has(tool.name) });
+      box.dataset.tool = tool.name;
+      box.addEventListener("change", async () => {
+        const now = [...section.querySelectorAll("input[data-tool]")].filter((b) => !b.checked).map((b) => b.dataset.tool);
+        const answer = await client.request(...setDisabledTools(server.id, now));
+        if (!answer.ok) {
+          box.checked = !box.checked;
+          show("editor-error", answer.error.message);
+        }
+      });
+      label.append(box, document.createTextNode(` ${tool.title ?? tool.name}`));
+      section.append(label);
+    }
+    sections.push(section);
+  }
+  // Redraw only when the servers shown changed: a checkbox the person is about to press stays under them.
+  const signature = sections.map((s) => `${s.dataset.server}:${s.querySelectorAll("input").length}`).join(",");
+  if (box.dataset.signature !== signature) {
+    box.dataset.signature = signature;
+    box.replaceChildren(...sections);
+  }
+}
+
+// --- bringing servers from another app ---------------------------------------------------------------------------
+
+const importForm = document.getElementById("import");
+let importText = "";
+
+importForm.file.addEventListener("change", async () => {
+  const [file] = importForm.file.files;
+  if (file) importForm.text.value = await file.text();
+});
+
+importForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  importText = importForm.text.value;
+  show("import-done", null);
+  const reply = await client.request(...serversImport(importText));
+  const preview = document.getElementById("import-preview");
+  if (!reply.ok) {
+    preview.hidden = true;
+    return show("import-error", reply.error.message);
+  }
+  show("import-error", null);
+  const rows = reply.result.servers.map((server) => {
+    const tr = document.createElement("tr");
+    tr.dataset.name = server.name;
+    if (server.skipped) tr.className = "skipped";
+    const what = server.skipped ? `skipped: ${server.skipped}` : (server.url ?? (server.command ?? []).join(" "));
+    const keychain = [...(server.header_names ?? []), ...(server.secret_env ?? [])].join(", ");
+    for (const value of [server.id ? `${server.name} (${server.id})` : server.name, server.kind ?? "", what, keychain, (server.notes ?? []).join("; ")]) {
+      tr.append(Object.assign(document.createElement("td"), { textContent: value }));
+    }
+    return tr;
+  });
+  document.querySelector("#import-table tbody").replaceChildren(...rows);
+  const adding = reply.result.servers.filter((s) => !s.skipped).length;
+  const apply = document.getElementById("import-apply");
+  apply.textContent = adding ? `Add ${adding} server${adding === 1 ? "" : "s"}` : "Nothing to add";
+  apply.disabled = adding === 0;
+  preview.hidden = false;
+});
+
+document.getElementById("import-apply").addEventListener("click", async () => {
+  const reply = await client.request(...serversImport(importText, true), 60_000);
+  if (!reply.ok) return show("import-error", reply.error.message);
+  document.getElementById("import-preview").hidden = true;
+  importForm.text.value = "";
+  show("import-done", `Added ${reply.result.added.map((s) => s.name).join(", ") || "nothing"}.`);
+  refresh();
+});
+
+client.onState((state) => {
+  const servers = state.host === "connected" ? (state.status?.servers ?? []) : [];
+  const now = servers.filter((s) => s.state === "connected");
+  const changed = now.map((s) => `${s.id}:${s.tools}`).join(",") !== connected.map((s) => `${s.id}:${s.tools}`).join(",");
+  connected = now;
+  if (changed && config) renderToolSwitches();
 });
 
 client.onState((state) => {

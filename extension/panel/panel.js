@@ -7,8 +7,11 @@
 // Answers render as Markdown (shared/markdown.js); each turn shows what it used and the conversation's total, and a
 // divider marks where earlier turns stopped being sent to the model. The last answer can be regenerated and the
 // last message edited and sent again; conversations can be searched, renamed, exported and saved to Notion.
-// Every message to the model (typed, Resend, Regenerate, or a Notion form's Ask) runs through runTurn. The Notion
-// forms, /search, Save page and Save chat act in one Notion workspace: the only one, or the one picked above.
+// Every message to the model (typed, Resend, Regenerate, a server's prompt, or a Notion form's Ask) runs through
+// runTurn. The Notion forms, /search, Save page and Save chat act in one Notion workspace: the only one, or the one
+// picked above. `@` attaches a server's resource to the message (its contents go along as context); each server's
+// prompts are slash commands beside /search, /sql and /tool, with a form for their arguments. Tool cards show the
+// server's progress as a bar.
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import { boundTab, isOwnEvent } from "../shared/chat-panel.js";
@@ -25,7 +28,12 @@ import {
   chatRename,
   chatSearch,
   chatSend,
+  completionComplete,
   configGet,
+  promptsGet,
+  promptsList,
+  resourcesList,
+  resourcesRead,
   saveConversation,
   savePage,
   slashCommand,
@@ -33,8 +41,19 @@ import {
   toolsList,
 } from "../shared/host-requests.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import {
+  matchPromptCommand,
+  matchResources,
+  mentionQuery,
+  promptCommands,
+  promptResources,
+  promptText,
+  withoutMention,
+} from "../shared/mentions.js";
 import { NotionForms } from "../shared/notion-forms.js";
 import { isNotionServer, quickActionsFor } from "../shared/notion-quick.js";
+import { progressBar } from "../shared/progress.js";
+import { contentsForModel } from "../shared/render-resource.js";
 import { renderResult } from "../shared/render-result.js";
 
 const client = new BridgeClient();
@@ -48,9 +67,13 @@ let status = null;
 let llmReady = false;
 let current = null; // the assistant bubble being streamed: {node, text}
 const cards = new Map();
+const bars = new Map(); // call id -> the progress bar of its running card
 let turn = false; // this panel's chat turn is running
 const calls = new Set(); // the ids of this panel's own tool.call requests in flight
 let editing = false; // the next Send replaces the last message (chat.edit)
+let resources = []; // [{server, serverName, uri, name, title}] of connected servers that offer resources
+let commands = new Map(); // "/prompt" -> {server, serverName, prompt}
+const attachments = []; // resources attached to the next message: {server, serverName, uri, title}
 const search = document.getElementById("search");
 
 function el(tag, className, content) {
@@ -126,7 +149,8 @@ function showTurnActions() {
   edit.type = "button";
   edit.addEventListener("click", () => {
     editing = true;
-    text.value = starts[starts.length - 1].textContent;
+    const last = starts[starts.length - 1];
+    text.value = last.dataset.message ?? last.textContent;
     document.getElementById("send").textContent = "Resend";
     text.focus();
   });
@@ -137,7 +161,12 @@ function showTurnActions() {
 /** Take everything after `node` off the log (and its tool cards out of the map): it is about to be replaced. */
 function dropAfter(node) {
   while (node.nextSibling) node.nextSibling.remove();
-  for (const [id, card] of cards) if (!card.isConnected) cards.delete(id);
+  for (const [id, card] of cards) {
+    if (!card.isConnected) {
+      cards.delete(id);
+      bars.delete(id);
+    }
+  }
   current = null;
 }
 
@@ -159,6 +188,8 @@ function toolCard(event) {
   card.append(el("span", "status", event.status + (event.duration_ms !== undefined ? ` · ${event.duration_ms} ms` : "")));
   card.append(el("strong", "", `${event.server_name ?? event.server ?? ""} · ${event.tool ?? ""}`));
   if (event.arguments) card.append(el("pre", "args", JSON.stringify(event.arguments, null, 2)));
+  if (event.status === "running" && bars.has(event.call_id)) card.append(bars.get(event.call_id).node);
+  else if (event.status !== "running") bars.delete(event.call_id);
   if (event.error) card.append(el("p", "error", event.error));
   if (event.status === "awaiting_approval") {
     const row = el("div", "actions");
@@ -208,14 +239,214 @@ function onEvent(event) {
 
 // Every panel hears every conversation's events; this one shows its own conversation's, and none before it has one.
 client.onEvent((event) => isOwnEvent(event, conversationId), onEvent);
+
+// A server's progress on a call of this panel's: the chat's (named by its conversation and the model's call id)
+// or one of its own tool calls (named by the request's id).
+client.onEvent("tool.progress", (event) => {
+  const ours = event.conversation_id ? event.conversation_id === conversationId : calls.has(event.call_id);
+  const card = cards.get(event.call_id);
+  if (!ours || !card) return;
+  let bar = bars.get(event.call_id);
+  if (!bar) {
+    bar = progressBar();
+    bars.set(event.call_id, bar);
+    const error = card.querySelector(".error");
+    if (error) error.before(bar.node);
+    else card.append(bar.node);
+  }
+  bar.update(event);
+});
+
+let serverSignature = "";
 client.onState((state) => {
   status = state.status;
-  updateWorkspaces(state.host === "connected" ? (status?.servers ?? []) : []).catch(() => {});
-  const commands = [];
-  for (const server of status?.servers ?? []) {
-    if (server.state === "connected") commands.push(`/tool ${server.id}.`);
+  const servers = state.host === "connected" ? (status?.servers ?? []) : [];
+  updateWorkspaces(servers).catch(() => {});
+  const connected = servers.filter((server) => server.state === "connected");
+  const signature = connected.map((s) => `${s.id}:${(s.capabilities ?? []).join("+")}`).join(",");
+  if (signature !== serverSignature) {
+    serverSignature = signature;
+    loadResources(connected);
+    loadPrompts(connected);
   }
-  document.getElementById("commands").replaceChildren(...["/search ", "/sql SELECT ", ...commands].map((c) => Object.assign(el("option"), { value: c })));
+  showCommands();
+});
+
+// A server's resources or prompts changed: ask again.
+client.onEvent("server.list_changed", (event) => {
+  const connected = (status?.servers ?? []).filter((server) => server.state === "connected");
+  if (event.list === "resources") loadResources(connected);
+  if (event.list === "prompts") loadPrompts(connected);
+});
+
+/** The commands the message box suggests: the panel's own (/search, /sql, /tool per server) and the servers' prompts. */
+function showCommands() {
+  const tools = (status?.servers ?? []).filter((s) => s.state === "connected").map((s) => `/tool ${s.id}.`);
+  const values = ["/search ", "/sql SELECT ", ...tools, ...[...commands.keys()].map((c) => `${c} `)];
+  document.getElementById("commands").replaceChildren(...values.map((c) => Object.assign(el("option"), { value: c })));
+}
+
+// --- @: a server's resource attached to the message ---------------------------------------------------------------
+
+async function loadResources(connected) {
+  const offering = connected.filter((s) => (s.capabilities ?? []).includes("resources"));
+  const lists = await Promise.all(offering.map((s) => client.request(...resourcesList(s.id))));
+  resources = lists.flatMap((reply, i) =>
+    reply.ok ? reply.result.resources.map((r) => ({ server: offering[i].id, serverName: offering[i].name, uri: r.uri, name: r.name, title: r.title ?? r.name })) : [],
+  );
+  document.body.dataset.resources = String(resources.length);
+}
+
+async function loadPrompts(connected) {
+  const offering = connected.filter((s) => (s.capabilities ?? []).includes("prompts"));
+  const lists = await Promise.all(offering.map((s) => client.request(...promptsList(s.id))));
+  commands = promptCommands(
+    lists.flatMap((reply, i) => (reply.ok ? reply.result.prompts.map((prompt) => ({ server: offering[i].id, serverName: offering[i].name, prompt })) : [])),
+  );
+  document.body.dataset.prompts = String(commands.size);
+  showCommands();
+}
+
+const mentions = document.getElementById("mentions");
+
+function showMentions() {
+  const found = mentionQuery(text.value, text.selectionStart ?? text.value.length);
+  const matches = found ? matchResources(resources, found.query) : [];
+  mentions.hidden = matches.length === 0;
+  mentions.replaceChildren(
+    ...matches.map((resource) => {
+      const item = el("li");
+      const button = el("button", "mention", `${resource.serverName}: ${resource.title}`);
+      button.type = "button";
+      button.dataset.uri = resource.uri;
+      button.title = resource.uri;
+      button.addEventListener("click", () => attach(resource, found));
+      item.append(button);
+      return item;
+    }),
+  );
+}
+
+function attach(resource, found) {
+  if (!attachments.some((a) => a.server === resource.server && a.uri === resource.uri)) attachments.push(resource);
+  text.value = withoutMention(text.value, found);
+  mentions.hidden = true;
+  showAttachments();
+  text.focus();
+}
+
+function showAttachments() {
+  const box = document.getElementById("attachments");
+  box.hidden = attachments.length === 0;
+  box.replaceChildren(
+    ...attachments.map((resource, index) => {
+      const chip = el("span", "chip", `@ ${resource.serverName}: ${resource.title}`);
+      chip.dataset.uri = resource.uri;
+      chip.title = resource.uri;
+      const remove = el("button", "", "×");
+      remove.type = "button";
+      remove.title = "Detach";
+      remove.setAttribute("aria-label", `Detach ${resource.title}`);
+      remove.addEventListener("click", () => {
+        attachments.splice(index, 1);
+        showAttachments();
+      });
+      chip.append(remove);
+      return chip;
+    }),
+  );
+}
+
+text.addEventListener("input", showMentions);
+
+/** The attached resources' contents, read now, as context for the model; null after saying what failed. */
+async function attachedContext(extra = []) {
+  const read = [];
+  for (const resource of attachments) {
+    const reply = await client.request(...resourcesRead(resource.server, resource.uri));
+    if (!reply.ok) {
+      problem(`${resource.title}: ${reply.error.message}`);
+      return null;
+    }
+    read.push({ server: resource.serverName, uri: resource.uri, text: contentsForModel(reply.result.contents).slice(0, 50_000) });
+  }
+  for (const content of extra) read.push({ uri: content.uri, text: contentsForModel([content]).slice(0, 50_000) });
+  return read;
+}
+
+// --- /: a server's prompt, with a form for its arguments --------------------------------------------------------
+
+let promptInputs = null;
+let pendingPrompt = null;
+
+function showPromptForm(match) {
+  pendingPrompt = match;
+  const { entry, rest } = match;
+  const form = document.getElementById("prompt-form");
+  form.hidden = false;
+  document.getElementById("prompt-title").textContent = `${entry.serverName}: ${entry.prompt.title ?? entry.prompt.name}`;
+  document.getElementById("prompt-description").textContent = entry.prompt.description ?? "";
+  const fields = document.getElementById("prompt-fields");
+  fields.replaceChildren();
+  promptInputs = {};
+  const args = entry.prompt.arguments ?? [];
+  const offersCompletion = (status?.servers ?? []).some((s) => s.id === entry.server && (s.capabilities ?? []).includes("completions"));
+  args.forEach((arg, index) => {
+    const wrap = el("label", "field");
+    wrap.dataset.field = arg.name;
+    wrap.append(el("span", "label", `${arg.name}${arg.required ? " *" : ""}`));
+    const input = el("input");
+    input.type = "text";
+    input.name = arg.name;
+    if (index === 0 && rest) input.value = rest;
+    if (arg.description) input.placeholder = arg.description;
+    if (offersCompletion) {
+      const list = el("datalist");
+      list.id = `prompt-${arg.name}-suggestions`;
+      input.setAttribute("list", list.id);
+      input.addEventListener("input", async () => {
+        const filled = Object.fromEntries(Object.entries(promptInputs).map(([k, node]) => [k, node.value]));
+        const reply = await client.request(...completionComplete(entry.server, { type: "ref/prompt", name: entry.prompt.name }, arg.name, input.value, filled));
+        if (reply.ok) list.replaceChildren(...reply.result.completion.values.map((value) => Object.assign(el("option"), { value })));
+      });
+      wrap.append(input, list);
+    } else wrap.append(input);
+    fields.append(wrap);
+    promptInputs[arg.name] = input;
+  });
+  (Object.values(promptInputs)[0] ?? form.querySelector("button"))?.focus();
+}
+
+function closePromptForm() {
+  document.getElementById("prompt-form").hidden = true;
+  pendingPrompt = null;
+  promptInputs = null;
+}
+
+document.getElementById("prompt-cancel").addEventListener("click", closePromptForm);
+
+document.getElementById("prompt-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!pendingPrompt) return;
+  const { entry, command } = pendingPrompt;
+  const filled = Object.fromEntries(Object.entries(promptInputs).map(([k, node]) => [k, node.value.trim()]));
+  const missing = (entry.prompt.arguments ?? []).filter((a) => a.required && !filled[a.name]).map((a) => a.name);
+  if (missing.length) return problem(`Fill in ${missing.join(", ")}`);
+  const reply = await client.request(...promptsGet(entry.server, entry.prompt.name, filled));
+  if (!reply.ok) return problem(reply.error.message);
+  closePromptForm();
+  problem(null);
+  const words = promptText(reply.result.messages);
+  const embedded = promptResources(reply.result.messages);
+  if (!llmReady) {
+    // No model to send it to: show what the prompt says.
+    say("user", `${command} ${Object.values(filled).filter(Boolean).join(" ")}`.trim());
+    say("assistant", words || "(the prompt has no text)");
+    return;
+  }
+  // A prompt that only embeds resources still needs words for the model: its command says what was asked.
+  const message = words || command;
+  await sendToModel(message, { edit: editing, shown: words ? `${command}: ${words}` : command, embedded });
 });
 
 async function loadConfig() {
@@ -251,6 +482,7 @@ async function openConversation(id) {
   bind(id);
   log.replaceChildren();
   cards.clear();
+  bars.clear();
   current = null;
   stopEditing();
   showTotal(null);
@@ -405,17 +637,23 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
   if (!question) return;
   text.value = "";
   problem(null);
+  mentions.hidden = true;
+  // A server's prompt first: its command may look like a slash command, but the built-in names never are prompts.
+  const prompt = matchPromptCommand(question, commands);
+  if (prompt) return showPromptForm(prompt);
   if (question.startsWith("/")) return slash(question);
   if (!(await sendToModel(question, { edit: editing }))) text.value = question; // nothing was sent; the reason is shown
 });
 
 /**
- * One turn with the model: the person's message (typed, or a form's request), with the page when asked to. With
- * `edit` (Resend after "Edit last message") it replaces the last message and what followed it (chat.edit);
- * otherwise it starts the conversation first when there is none (chat.new) and sends it (chat.send). Resolves, when
- * the turn has ended, whether it was sent at all (when not, the reason is shown).
+ * One turn with the model: the person's message (typed, a server's prompt, or a form's request), with the page when
+ * asked to and the attached resources (and a prompt's `embedded` ones) as context. With `edit` (Resend after "Edit
+ * last message") it replaces the last message and what followed it (chat.edit); otherwise it starts the conversation
+ * first when there is none (chat.new) and sends it (chat.send). `shown` is the bubble's text when it is not the
+ * message itself (a prompt shows its command). Resolves, when the turn has ended, whether it was sent at all (when
+ * not, the reason is shown and the attachments stay for the next try).
  */
-async function sendToModel(question, { edit = false } = {}) {
+async function sendToModel(question, { edit = false, shown = question, embedded = [] } = {}) {
   if (!llmReady) {
     problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
     return false;
@@ -429,6 +667,17 @@ async function sendToModel(question, { edit = false } = {}) {
     context = await pageContext();
     if (!context) return false;
   }
+  if (attachments.length || embedded.length) {
+    const read = await attachedContext(embedded);
+    if (!read) return false;
+    context = { ...(context ?? {}), resources: read };
+  }
+  const sending = () => {
+    attachments.length = 0;
+    showAttachments();
+    const bubble = say("user", shown, { turn: true });
+    bubble.dataset.message = question; // what "Edit last message" puts back in the box
+  };
   if (edit && conversationId) {
     // The last message, changed: it and everything after it are replaced by the new turn.
     const starts = log.querySelectorAll(".msg.user[data-turn]");
@@ -438,7 +687,7 @@ async function sendToModel(question, { edit = false } = {}) {
       last.remove();
     }
     stopEditing();
-    say("user", question, { turn: true });
+    sending();
     await runTurn(chatEdit(conversationId, question, context));
     return true;
   }
@@ -453,7 +702,7 @@ async function sendToModel(question, { edit = false } = {}) {
     }
     bind(started.result.conversation_id);
   }
-  say("user", question, { turn: true });
+  sending();
   await runTurn(chatSend(question, conversationId, context));
   return true;
 }
@@ -488,7 +737,12 @@ function showRunning() {
 text.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) {
     event.preventDefault();
-    document.getElementById("ask").requestSubmit();
+    // With the `@` list open, Enter attaches its first resource.
+    const first = mentions.hidden ? null : mentions.querySelector("button");
+    if (first) first.click();
+    else document.getElementById("ask").requestSubmit();
+  } else if (event.key === "Escape" && !mentions.hidden) {
+    mentions.hidden = true;
   } else if (event.key === "Escape" && editing) {
     stopEditing();
     text.value = "";

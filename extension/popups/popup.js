@@ -1,10 +1,13 @@
-// The toolbar popup: one card per server, live from the background's state, with Connect, Enable, Disconnect.
+// The toolbar popup: one card per server, live from the background's state, with Connect, Enable, Disconnect;
+// above them, servers' questions for the person: elicitation forms, and requests for the model (sampling), which
+// go to the model only when approved here and whose answer is sent only as approved (and edited) here.
 
 import { BridgeClient } from "../shared/bridge-client.js";
 import {
   addNotionWorkspace,
   configGet,
   elicitationRespond,
+  samplingRespond,
   serverConnect,
   serverDisconnect,
   serverEnable,
@@ -59,15 +62,106 @@ function tick() {
   }
 }
 
+/** Which card a question is: elicitations by id; a request for the model by id and step (asked, or drafted). */
+function questionKey(question) {
+  if (question.sampling_id) return `sampling:${question.sampling_id}:${question.draft ? "draft" : "ask"}`;
+  return `elicitation:${question.elicitation_id}`;
+}
+
 // Questions keep their half-filled forms across state updates: only new ones are drawn, gone ones removed.
 function renderQuestions(questions) {
   const box = document.getElementById("questions");
-  const open = new Set(questions.map((q) => q.elicitation_id));
-  for (const node of [...box.children]) if (!open.has(node.dataset.elicitation)) node.remove();
+  const open = new Set(questions.map(questionKey));
+  for (const node of [...box.children]) if (!open.has(node.dataset.question)) node.remove();
   for (const question of questions) {
-    if (box.querySelector(`[data-elicitation="${CSS.escape(question.elicitation_id)}"]`)) continue;
-    box.append(questionCard(question));
+    const key = questionKey(question);
+    if ([...box.children].some((node) => node.dataset.question === key)) continue;
+    const card = question.sampling_id ? samplingCard(question) : questionCard(question);
+    card.dataset.question = key;
+    box.append(card);
   }
+}
+
+function el(tag, className, content) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (content !== undefined) node.textContent = content;
+  return node;
+}
+
+/** What a sampling message says, as text: its text, and what else it carries named. */
+function messageText(content) {
+  const parts = Array.isArray(content) ? content : [content];
+  return parts.map((part) => (part?.type === "text" ? part.text : `[${part?.type ?? "content"}${part?.mimeType ? ` ${part.mimeType}` : ""}]`)).join("\n");
+}
+
+/** A server's request for the model: first whether to ask it at all, then whether to send its (edited) answer. */
+function samplingCard(question) {
+  const node = el("form", "question sampling");
+  node.dataset.sampling = question.sampling_id;
+  const server = question.server_name ?? question.server;
+  const problems = el("p", "error");
+  problems.hidden = true;
+  const actions = el("div", "actions");
+  const respond = async (action, text) => {
+    actions.querySelectorAll("button").forEach((b) => (b.disabled = true));
+    const reply = await client.request(...samplingRespond(question.sampling_id, action, text));
+    if (!reply.ok) {
+      problems.hidden = false;
+      problems.textContent = reply.error.message;
+      actions.querySelectorAll("button").forEach((b) => (b.disabled = false));
+    }
+  };
+  const button = (label, className, onClick) => {
+    const b = el("button", className, label);
+    b.type = className === "connect" ? "submit" : "button";
+    if (className !== "connect") b.addEventListener("click", onClick);
+    actions.append(b);
+  };
+  if (!question.draft) {
+    node.append(el("h2", "", `${server} asks the chat model`));
+    const list = el("div", "messages");
+    if (question.system_prompt) list.append(el("p", "meta", `System: ${question.system_prompt}`));
+    for (const message of question.messages ?? []) {
+      const item = el("p", "message");
+      item.append(el("strong", "", `${message.role}: `), document.createTextNode(messageText(message.content)));
+      list.append(item);
+    }
+    node.append(list);
+    const facts = [`up to ${question.max_tokens} tokens`, `answered by ${question.model}`];
+    const hints = (question.model_preferences?.hints ?? []).map((h) => h.name).filter(Boolean);
+    if (hints.length) facts.push(`the server would like ${hints.join(" or ")}`);
+    for (const [key, label] of [["costPriority", "cost"], ["speedPriority", "speed"], ["intelligencePriority", "intelligence"]]) {
+      const value = question.model_preferences?.[key];
+      if (typeof value === "number") facts.push(`${label} priority ${value}`);
+    }
+    if (typeof question.temperature === "number") facts.push(`temperature ${question.temperature}`);
+    if (question.stop_sequences?.length) facts.push(`stops at ${question.stop_sequences.map((s) => JSON.stringify(s)).join(", ")}`);
+    if (question.include_context && question.include_context !== "none") facts.push(`asks for context (${question.include_context}); none is included`);
+    node.append(el("p", "meta facts", facts.join(" · ")));
+    button("Ask the model", "connect");
+    button("Decline", "decline", () => respond("decline"));
+    node.addEventListener("submit", (event) => {
+      event.preventDefault();
+      respond("approve");
+    });
+  } else {
+    node.append(el("h2", "", `The model's answer for ${server}`));
+    node.append(el("p", "meta", `From ${question.draft.model}. Edit it if you like; ${server} gets only what you send.`));
+    const answer = el("textarea", "draft");
+    answer.setAttribute("aria-label", `The model's answer for ${server}`);
+    answer.rows = 5;
+    answer.value = question.draft.text;
+    node.append(answer);
+    button(`Send to ${server}`, "connect");
+    button("Decline", "decline", () => respond("decline"));
+    node.addEventListener("submit", (event) => {
+      event.preventDefault();
+      respond("approve", answer.value);
+    });
+  }
+  node.append(problems, actions);
+  return node;
 }
 
 function questionCard(question) {
@@ -193,6 +287,9 @@ function card(server) {
   const toolsLink = node.querySelector(".tools-link");
   toolsLink.hidden = server.state !== "connected";
   toolsLink.href = `tools.html?server=${encodeURIComponent(server.id)}`;
+  const logsLink = node.querySelector(".logs-link");
+  logsLink.hidden = server.state !== "connected" || !(server.capabilities ?? []).includes("logging");
+  logsLink.href = `logs.html?server=${encodeURIComponent(server.id)}`;
   const disconnect = node.querySelector(".disconnect");
   disconnect.hidden = server.kind !== "remote" || !server.enabled;
   disconnect.addEventListener("click", () => {

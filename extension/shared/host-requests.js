@@ -30,11 +30,31 @@ const serverUpdate = (server, changes) => ["server.update", { server, changes }]
 /**
  * The options page's server editor: server.update when it edits a server (`id`), server.add otherwise. The
  * values are the form's, as typed. Throws, in words, when the command line does not split.
+ *
+ * `clientSecret` is sent only when typed (absent keeps the stored one). `headers` ({name: value}) sets the
+ * headers given a value and removes those given "" (the host keeps the values in the keychain); `roots` is one
+ * folder per line, for a local server.
  */
-export function serverFromEditor({ id, name, kind, trusted, url = "", transport = "auto", clientId = "", command = "" }) {
+export function serverFromEditor({
+  id, name, kind, trusted, url = "", transport = "auto", clientId = "", clientSecret = "", command = "", headers = {}, roots = "",
+}) {
   const fields = { name: name.trim(), trusted: Boolean(trusted) };
-  if (kind === "remote") Object.assign(fields, { url: url.trim(), transport, client_id: clientId.trim() || null });
-  else fields.command = splitCommand(command);
+  if (kind === "remote") {
+    Object.assign(fields, { url: url.trim(), transport, client_id: clientId.trim() || null });
+    if (clientSecret) fields.client_secret = clientSecret;
+    const named = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.trim(), v]).filter(([k]) => k));
+    if (Object.keys(named).length) fields.headers = named;
+  } else {
+    fields.command = splitCommand(command);
+    fields.roots = roots.split("\n").map((line) => line.trim()).filter(Boolean);
+  }
+  if (!id) {
+    // A new server's headers are only the ones with a value.
+    if (fields.headers) fields.headers = Object.fromEntries(Object.entries(fields.headers).filter(([, v]) => v));
+    if (fields.headers && !Object.keys(fields.headers).length) delete fields.headers;
+    if (fields.client_id === null) delete fields.client_id;
+    if (fields.roots && !fields.roots.length) delete fields.roots;
+  }
   return id ? serverUpdate(id, fields) : serverAdd({ ...fields, kind });
 }
 
@@ -43,6 +63,11 @@ export function serverFromEditor({ id, name, kind, trusted, url = "", transport 
  * so it gets a uid, tokens and a registration of its own; signing it in names it after its workspace.
  */
 export const addNotionWorkspace = (url) => serverAdd({ name: "Notion", kind: "remote", url: String(url).trim() });
+/** Switch tools of a server off (hidden from the chat's model and the tool runner) by sending the whole list. */
+export const setDisabledTools = (server, tools) => serverUpdate(server, { disabled_tools: [...new Set(tools)] });
+
+/** Another MCP client's configuration (Claude Desktop, Cursor, VS Code): what would be added, or add it. */
+export const serversImport = (text, apply = false) => ["servers.import", { text, apply: Boolean(apply) }];
 
 /** The built-in SQLite server's database file and write switch. */
 export const sqliteSettings = (server, { dbPath, allowWrites }) =>
@@ -81,12 +106,45 @@ export const llmModels = ({ baseUrl, fresh } = {}) =>
 
 // --- tools and servers' questions -----------------------------------------------------------------------------
 
-export const toolsList = (server) => ["tools.list", { server }];
+export const toolsList = (server, { includeDisabled = false } = {}) =>
+  ["tools.list", includeDisabled ? { server, include_disabled: true } : { server }];
 export const toolCall = (server, tool, args = {}) => ["tool.call", { server, tool, arguments: args }];
 /** Cancel a tool.call in flight: `callId` is that request's id, the one the page chose for it. */
 export const toolCancel = (callId) => ["tool.cancel", { call_id: callId }];
 export const elicitationRespond = (elicitationId, action, content) =>
   ["elicitation.respond", { elicitation_id: elicitationId, action, ...(content ? { content } : {}) }];
+
+// --- resources, prompts, completion ----------------------------------------------------------------------------
+
+export const resourcesList = (server) => ["resources.list", { server }];
+export const resourcesTemplates = (server) => ["resources.templates", { server }];
+export const resourcesRead = (server, uri) => ["resources.read", { server, uri }];
+export const resourcesSubscribe = (server, uri) => ["resources.subscribe", { server, uri }];
+export const resourcesUnsubscribe = (server, uri) => ["resources.unsubscribe", { server, uri }];
+export const promptsList = (server) => ["prompts.list", { server }];
+/** A prompt with its arguments: only the ones given a value go (prompt arguments are strings). */
+export const promptsGet = (server, name, args = {}) => [
+  "prompts.get",
+  { server, name, arguments: Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => [k, String(v)])) },
+];
+/**
+ * Suggestions for an argument as it is typed: `ref` is {type: "ref/prompt", name} or {type: "ref/resource", uri}
+ * (a template's uriTemplate); `context` the other arguments filled in so far.
+ */
+export function completionComplete(server, ref, name, value, context = {}) {
+  const filled = Object.fromEntries(Object.entries(context).filter(([k, v]) => k !== name && v !== undefined && v !== "").map(([k, v]) => [k, String(v)]));
+  const fields = { server, ref, argument: { name, value: String(value ?? "") } };
+  if (Object.keys(filled).length) fields.context = filled;
+  return ["completion.complete", fields];
+}
+
+// --- what servers say: logs, requests for the model ------------------------------------------------------------
+
+export const serverLogs = (server) => ["server.logs", { server }];
+export const serverLogLevel = (server, level) => ["server.log_level", { server, level }];
+/** The person's answer to a server's request for the model: approve or decline; `text` the edited answer. */
+export const samplingRespond = (samplingId, action, text) =>
+  ["sampling.respond", { sampling_id: samplingId, action, ...(text !== undefined ? { text } : {}) }];
 
 // --- the chat -------------------------------------------------------------------------------------------------
 

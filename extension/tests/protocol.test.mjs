@@ -27,7 +27,9 @@ const EXPECTED_VERBS = [
   "server.connect", "server.disconnect", "auth.result", "llm.configure", "elicitation.respond", "chat.new",
   "chat.send", "chat.cancel", "chat.approve", "chat.list", "chat.history", "chat.delete", "chat.rename",
   "chat.search", "chat.export", "chat.regenerate", "chat.edit", "llm.models", "tools.list", "tool.call",
-  "tool.cancel",
+  "tool.cancel", "resources.list", "resources.templates", "resources.read", "resources.subscribe",
+  "resources.unsubscribe", "prompts.list", "prompts.get", "completion.complete", "server.logs", "server.log_level",
+  "sampling.respond", "servers.import",
 ]; // prettier-ignore
 
 /**
@@ -118,6 +120,12 @@ function everyRequest(b) {
       b.serverFromEditor({ id: "", name: "Toy", kind: "stdio", trusted: true, command: '"/usr/bin/python3" -m tests.support.toy_server stdio' }),
       b.serverFromEditor({ id: "notion", name: "Notion", kind: "remote", trusted: true, url: "https://mcp.notion.com/mcp", transport: "sse", clientId: "abc" }),
       b.serverFromEditor({ id: "toy", name: "Toy renamed", kind: "stdio", trusted: false, command: "toy-server --stdio" }),
+      b.serverFromEditor({ id: "", name: "Keyed", kind: "remote", url: "https://mcp.example.com/mcp", clientId: "c1", clientSecret: "s3cret", headers: { "X-Api-Key": "k", "X-Empty": "" } }),
+      b.serverFromEditor({ id: "keyed", name: "Keyed", kind: "remote", url: "https://mcp.example.com/mcp", headers: { "X-Api-Key": "", "X-New": "v" } }),
+      b.serverFromEditor({ id: "", name: "Files", kind: "stdio", command: "files-server", roots: " /home/me/projects \n\n/srv/data" }),
+      b.setDisabledTools("toy", ["sleep", "big", "sleep"]),
+      b.serversImport('{"mcpServers": {"everything": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}}}'),
+      b.serversImport('{"servers": {}}', true),
       b.sqliteSettings("sqlite", { dbPath: " /tmp/sample.db ", allowWrites: true }),
       b.revokeAlwaysAllow(server, "read_query"),
       b.llmConfigure({ baseUrl: " https://openrouter.ai/api/v1 ", model: "openai/gpt-4o-mini ", apiKey: "" }),
@@ -130,6 +138,21 @@ function everyRequest(b) {
       b.elicitationRespond("e1", "decline"),
       b.elicitationRespond("e1", "cancel", undefined),
       b.toolsList("sqlite"),
+      b.toolsList("sqlite", { includeDisabled: true }),
+      b.resourcesList("toy"),
+      b.resourcesTemplates("toy"),
+      b.resourcesRead("toy", "file:///notes/today.md"),
+      b.resourcesSubscribe("toy", "file:///notes/today.md"),
+      b.resourcesUnsubscribe("toy", "file:///notes/today.md"),
+      b.promptsList("toy"),
+      b.promptsGet("toy", "summarize", { text: "Long text", style: "", count: 3 }),
+      b.completionComplete("toy", { type: "ref/prompt", name: "summarize" }, "style", "b", { text: "Long text", style: "b" }),
+      b.completionComplete("toy", { type: "ref/resource", uri: "notes://{topic}" }, "topic", ""),
+      b.serverLogs("toy"),
+      b.serverLogLevel("toy", "warning"),
+      b.samplingRespond("s1", "approve"),
+      b.samplingRespond("s1", "approve", "Paris."),
+      b.samplingRespond("s1", "decline"),
       ...tools.map((call) => b.toolCall(call.server, call.tool, call.arguments)),
       b.toolCancel("pabcdefgh-3"),
       b.chatNew(),
@@ -194,7 +217,7 @@ test("a request that drifts from the schema fails the check (the check is not va
 test("every verb the extension names exists in the schema, and only host-requests.js names verbs", () => {
   const sources = extensionSources();
   const builders = sources.get("shared/host-requests.js");
-  const verbs = [...builders.matchAll(/\[\s*"([a-z]+(?:\.[a-z]+)*)",/g)].map((m) => m[1]);
+  const verbs = [...builders.matchAll(/\[\s*"([a-z_]+(?:\.[a-z_]+)*)",/g)].map((m) => m[1]);
   assert.ok(verbs.length >= EXPECTED_VERBS.length, "the builders were found");
   assert.deepEqual(verbs.filter((verb) => !SCHEMA.requests[verb]), [], "verbs the host does not know");
   for (const [path, text] of sources) {

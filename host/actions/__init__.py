@@ -5,7 +5,7 @@ them. A handler takes the host's ``Services`` and a validated request, and retur
 ``BridgeError``; anything else it raises is a bug, reported as ``internal`` with the exception's words.
 """
 
-from host.actions import auth, status, servers, tools, chat  # noqa: F401, I001  (order: the docs' order)
+from host.actions import auth, status, servers, importing, tools, resources, prompts, logs, sampling, chat  # noqa: F401, I001  (order: the docs' order)
 from host.protocol.verbs import VERBS
 
 __all__ = ["VERBS"]

@@ -5,13 +5,14 @@ Every change is stored first (so it survives the host) and then applied to the r
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError
 from typing_extensions import TypedDict
 
-from host.config import Config, ServerConfig, ServerKind, TransportChoice, reidentified
+from host.config import Config, LogLevel, ServerConfig, ServerKind, TransportChoice, reidentified
 from host.errors import BridgeError, ErrorCode, validation_words
 from host.protocol.events import ServerStatus
 from host.protocol.verbs import Message, Request, handles
@@ -41,6 +42,16 @@ class NewServer(Message):
     statement_timeout_s: float | None = None
     builtin: Literal["sqlite"] | None = None
     trusted: bool = False
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    """Custom HTTP headers for a remote server, sent to its origin only: values go to the keychain, the
+    configuration keeps their names (``header_names``)."""
+    secret_env: dict[str, str] = Field(default_factory=dict, repr=False)
+    """Environment variables of a local server whose values are secret: kept in the keychain, the
+    configuration keeps their names (``secret_env``)."""
+    roots: list[str] = Field(default_factory=list)
+    """Folders a local server may know about (MCP roots); none: no roots are offered."""
+    disabled_tools: list[str] = Field(default_factory=list)
+    log_level: LogLevel | None = None
 
 
 class ServerAdd(Request):
@@ -51,7 +62,8 @@ class ServerAdd(Request):
     server: NewServer
 
 
-def _derive_id(name: str, taken: set[str]) -> str:
+def derive_id(name: str, taken: set[str]) -> str:
+    """A server id from a name: lower case, dashes, and a number when the id is taken."""
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32] or "server"
     candidate, n = base, 2
     while candidate in taken:
@@ -63,8 +75,12 @@ def _derive_id(name: str, taken: set[str]) -> str:
 async def server_add(services: Services, request: ServerAdd) -> ServerStatus:
     fields = request.server.model_dump(exclude_none=True)
     client_secret = fields.pop("client_secret", None)
+    headers = {k: v for k, v in fields.pop("headers", {}).items() if v}
+    secret_env = {k: v for k, v in fields.pop("secret_env", {}).items() if v}
+    fields["header_names"] = sorted(headers)
+    fields["secret_env"] = sorted(secret_env)
     taken = {s.id for s in services.config.current.servers}
-    server_id = fields.pop("id", None) or _derive_id(request.server.name, taken)
+    server_id = fields.pop("id", None) or derive_id(request.server.name, taken)
     if server_id in taken:
         raise BridgeError(ErrorCode.SERVER_EXISTS, f"a server with id {server_id!r} already exists")
     try:
@@ -81,6 +97,8 @@ async def server_add(services: Services, request: ServerAdd) -> ServerStatus:
     if client_secret and server.client_id:
         # The secret goes where tokens go, never into the configuration file.
         await services.auth.remember_client(server, server.client_id, client_secret)
+    if headers or secret_env:
+        await asyncio.to_thread(services.secrets.update, server, headers=headers, env=secret_env, keep=False)
     return services.servers.add(server).snapshot()
 
 
@@ -115,6 +133,16 @@ class ServerChanges(Message):
     """The tools the chat agent may run without asking; the options page revokes them by sending fewer."""
     trusted: bool | None = None
     """Trust this server's read-only hints to skip approval in chat."""
+    client_secret: str | None = Field(default=None, repr=False)
+    """A new secret for the pre-registered client (keychain only)."""
+    headers: dict[str, str] | None = Field(default=None, repr=False)
+    """Custom headers to set (a value) or remove (an empty value); headers not named stay as they are."""
+    secret_env: dict[str, str] | None = Field(default=None, repr=False)
+    """Secret environment variables to set (a value) or remove (an empty value); others stay as they are."""
+    roots: list[str] | None = None
+    disabled_tools: list[str] | None = None
+    """The tools switched off for this server: hidden from the chat's model and the tool runner."""
+    log_level: LogLevel | None = None
 
 
 class ServerUpdate(Request):
@@ -137,12 +165,26 @@ async def server_update(services: Services, request: ServerUpdate) -> Updated:
     supervisor = services.servers.get(request.server)
     before = supervisor.config
     changes = request.changes.model_dump(exclude_unset=True)
+    client_secret = changes.pop("client_secret", None)
+    headers = changes.pop("headers", None) or {}
+    secret_env = changes.pop("secret_env", None) or {}
+
+    def names(current: list[str], given: dict[str, str]) -> list[str]:
+        kept = [n for n in current if n not in given or given[n]]
+        return sorted({*kept, *(n for n, v in given.items() if v)})
 
     def changed(server: ServerConfig) -> ServerConfig:
-        new = reidentified(server, ServerConfig.model_validate({**server.model_dump(), **changes}))
+        merged = {**server.model_dump(), **changes}
+        merged["header_names"] = names(server.header_names, headers)
+        merged["secret_env"] = names(server.secret_env, secret_env)
+        new = reidentified(server, ServerConfig.model_validate(merged))
         if new.uid != server.uid:
-            # Trust given in this same request is about the new server; only the old one's is dropped.
-            new = new.model_copy(update={k: changes[k] for k in ("trusted", "always_allow") if k in changes})
+            # Trust and secrets given in this same request are about the new server; only the old one's
+            # are dropped.
+            kept: dict[str, Any] = {k: changes[k] for k in ("trusted", "always_allow") if k in changes}
+            kept["header_names"] = names([], headers)
+            kept["secret_env"] = names([], secret_env)
+            new = new.model_copy(update=kept)
         return new
 
     def update(config: Config) -> Config:
@@ -156,6 +198,16 @@ async def server_update(services: Services, request: ServerUpdate) -> Updated:
         # what it was given, before anything can reach the new one.
         await supervisor.stop("connecting")
         await services.auth.revoke_and_forget(before)
+    if server.uid != before.uid or headers or secret_env:
+        await asyncio.to_thread(
+            services.secrets.update,
+            server,
+            headers=headers,
+            env=secret_env,
+            keep=server.uid == before.uid,
+        )
+    if client_secret and server.client_id:
+        await services.auth.remember_client(server, server.client_id, client_secret)
     await supervisor.reconfigure(server)
     return {**supervisor.snapshot(), "reidentified": server.uid != before.uid}
 
@@ -182,6 +234,7 @@ async def server_remove(services: Services, request: ServerRemove) -> Removed:
     services.config.update(remove)
     await services.servers.remove(request.server)
     revoked = await services.auth.revoke_and_forget(server)
+    await asyncio.to_thread(services.secrets.forget, request.server)
     return {"removed": request.server, "revoked": revoked}
 
 

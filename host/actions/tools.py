@@ -27,18 +27,26 @@ class ToolsList(Request):
 
     type: Literal["tools.list"]
     server: str
+    include_disabled: bool = False
+    """Also the tools the person switched off (the options page lists them to switch back on)."""
 
 
 class Tools(TypedDict):
     server: str
     tools: list[dict[str, Any]]
+    disabled: list[str]
+    """The tools switched off for this server (``disabled_tools``)."""
 
 
 @handles(ToolsList)
 async def tools_list(services: Services, request: ToolsList) -> Tools:
     supervisor = services.servers.get(request.server)
     supervisor.require_connection()
-    return {"server": request.server, "tools": supervisor.tools_wire()}
+    return {
+        "server": request.server,
+        "tools": supervisor.tools_wire(include_disabled=request.include_disabled),
+        "disabled": list(supervisor.config.disabled_tools),
+    }
 
 
 class ToolCall(Request):

@@ -80,7 +80,9 @@ class ToolSource:
     server_id: str
     name: str
     tools: list[dict[str, Any]]
-    call: Callable[[str, str, dict[str, Any]], Any]
+    call: Callable[..., Any]
+    """``call(server_id, tool, arguments, card=(conversation_id, call_id))``; ``card`` names the tool card whose
+    progress the call reports (``tool.progress``)."""
     always_allowed: set[str] = field(default_factory=set)
     trust_hints: bool = False
     """Whether this server's ``readOnlyHint`` may skip approval."""
@@ -733,7 +735,7 @@ class ChatAgent:
         self._send(replace(card, status="running"))
         started = time.perf_counter()
         try:
-            result = await source.call(server_id, tool_name, arguments)
+            result = await source.call(server_id, tool_name, arguments, card=(conversation_id, call["id"]))
         except Exception as exc:
             message = getattr(exc, "message", str(exc))
             self._send(replace(card, status="error", error=message, duration_ms=_ms(started)))

@@ -1,8 +1,8 @@
 """``notion-bridge probe``: connect to one MCP server with the host's own engine and say what it offers.
 
     notion-bridge probe [--transport auto|http|sse] [--auth auto|browser|none] [--client-id ID
-                        [--client-secret S]] [--call TOOL --args JSON] [--compare SNAPSHOT] [--save-tools FILE]
-                        [--json] URL
+                        [--client-secret S]] [--header NAME=VALUE ...] [--client-metadata-url URL]
+                        [--call TOOL --args JSON] [--compare SNAPSHOT] [--save-tools FILE] [--json] URL
     notion-bridge probe --stdio -- COMMAND ARGS...
 
 ``--compare`` prints how the server's tools differ from a snapshot of them (for Notion's:
@@ -12,7 +12,10 @@ snapshot's shape, to bring a snapshot up to date.
 For people debugging a server, and for tests. ``--auth browser`` opens the system browser and receives the
 redirect on a loopback port; ``--auth auto`` is for servers that approve without a person: it follows the
 authorization URL's redirects itself and takes the code from the last one. Tokens are kept in the token
-store under the profile ``cli``, so a second probe reuses the first one's sign-in.
+store under the profile ``cli``, so a second probe reuses the first one's sign-in. Sign-in goes through the
+host's own code (host.oauth.auth), so every kind the host supports works here too: pre-registered clients
+with either way of sending the secret, client ID metadata documents, 2025-03-26 servers, scopes and step-up.
+Besides tools, the report lists what else the server offers: resources, resource templates and prompts.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--client-id", help="a pre-registered OAuth client id (otherwise the probe registers)"
     )
     parser.add_argument("--client-secret", help="the secret of a pre-registered confidential client")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a custom header sent to the server's origin only (repeatable)",
+    )
+    parser.add_argument(
+        "--client-metadata-url",
+        help="the client ID metadata document to use where the server supports them "
+        "(default: the configuration's oauth.client_metadata_url); 'none' to always register",
+    )
     parser.add_argument("--call", metavar="TOOL", help="call this tool after listing")
     parser.add_argument("--args", default="{}", help="the tool's arguments as a JSON object")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a tool call")
@@ -65,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, f"--args must be a JSON object ({exc})")
     if not args.target:
         return _fail(args, "name a server URL, or --stdio -- COMMAND ARGS...")
+    headers = {}
+    for item in args.header:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            return _fail(args, f"--header takes NAME=VALUE, not {item!r}")
+        headers[name.strip()] = value
+    args.headers = headers
     snapshot = None
     if args.compare:
         try:
@@ -106,22 +128,28 @@ async def remote_session(
     transport: str = "auto",
     client_id: str | None = None,
     client_secret: str | None = None,
+    headers: dict[str, str] | None = None,
+    client_metadata_url: str | None = None,
+    on_auth: Callable[[Any], None] | None = None,
 ) -> AsyncIterator[Any]:
     """One session with a remote MCP server through the host's own engine: its transports (HTTP, then SSE), its
-    OAuth (``auth`` as ``--auth``) and its token store under the profile ``cli``. Yields the Connection."""
+    OAuth (``auth`` as ``--auth``) and its token store under the profile ``cli``. Yields the Connection.
+
+    ``headers`` go to the server's origin only; ``client_metadata_url`` is as ``--client-metadata-url`` (None:
+    the configuration's). ``on_auth`` is given the sign-in (host.oauth.auth.BridgeAuth, or None), whose words
+    explain a refusal."""
     from host.config import RemoteTransport, ServerConfig
     from host.transports import REMOTE, first_that_works, open_connection
 
-    async def tools_changed() -> None:
-        return None
-
     server = ServerConfig(id="probe", name="probe", kind="remote", url=url, client_id=client_id)
-    credentials = await _auth_for(auth, server, client_secret)
+    credentials = await _auth_for(auth, server, client_secret, client_metadata_url)
+    if on_auth is not None:
+        on_auth(credentials)
 
     @asynccontextmanager
     async def connect(kind: RemoteTransport) -> AsyncIterator[Any]:
         async with open_connection(
-            server.id, REMOTE[kind](url, auth=credentials), on_tools_changed=tools_changed
+            server.id, REMOTE[kind](url, auth=credentials, headers=headers or {})
         ) as connection:
             yield connection
 
@@ -132,18 +160,14 @@ async def remote_session(
 
 async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[str, Any]:
     from host.config import ServerConfig
-    from host.oauth.errors import find_cause
     from host.transports import StdioTransport, TransportUnsupported, describe_error, open_connection
 
-    async def tools_changed() -> None:
-        return None
+    signed_in: list[Any] = []
 
     try:
         if args.stdio:
             server = ServerConfig(id="probe", name="probe", kind="stdio", command=list(args.target))
-            async with open_connection(
-                server.id, StdioTransport.of(server), on_tools_changed=tools_changed
-            ) as connection:
+            async with open_connection(server.id, StdioTransport.of(server)) as connection:
                 return await _report(connection, "stdio", args, arguments)
         async with remote_session(
             args.target[0],
@@ -151,15 +175,19 @@ async def _probe(args: argparse.Namespace, arguments: dict[str, Any]) -> dict[st
             transport=args.transport,
             client_id=args.client_id,
             client_secret=args.client_secret,
+            headers=args.headers,
+            client_metadata_url=args.client_metadata_url,
+            on_auth=signed_in.append,
         ) as connection:
             return await _report(connection, connection.transport, args, arguments)
     except TransportUnsupported as exc:
         raise _failed(str(exc)) from None
     except Exception as exc:
-        from host.oauth.refresher import NeedsAuthorization
+        from host.oauth.errors import sign_in_needed
 
-        needs = find_cause(exc, NeedsAuthorization)
-        raise _failed(f"sign-in needed: {needs}" if needs else describe_error(exc)) from None
+        needs = sign_in_needed(exc)
+        refusal = signed_in[0].refusal if signed_in and signed_in[0] is not None else None
+        raise _failed(f"sign-in needed: {needs}" if needs else refusal or describe_error(exc)) from None
 
 
 async def _report(
@@ -173,6 +201,13 @@ async def _report(
         "transport": transport,
         "tools": [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
     }
+    offered = connection.capabilities
+    report["capabilities"] = offered
+    if "resources" in offered:
+        report["resources"] = [r.uri for r in await connection.list_resources()]
+        report["resource_templates"] = [t.uri_template for t in await connection.list_resource_templates()]
+    if "prompts" in offered:
+        report["prompts"] = [p.name for p in await connection.list_prompts()]
     if args.call:
         if not any(tool.name == args.call for tool in tools):
             raise _failed(f"the server has no tool named {args.call!r}")
@@ -181,7 +216,9 @@ async def _report(
     return report
 
 
-async def _auth_for(auth: str, server: Any, client_secret: str | None = None) -> Any:
+async def _auth_for(
+    auth: str, server: Any, client_secret: str | None = None, client_metadata_url: str | None = None
+) -> Any:
     if auth == "none":
         return None
     from host.oauth.auth import BridgeAuth
@@ -191,8 +228,13 @@ async def _auth_for(auth: str, server: Any, client_secret: str | None = None) ->
     refresher = TokenRefresher(TokenStore(), PROBE_PROFILE, _store_key(server.url))
     if server.client_id:
         stored = await refresher.load() or Credentials()
-        info = {"client_id": server.client_id, "client_secret": client_secret}
-        await refresher.save(stored.model_copy(update={"client_info": {k: v for k, v in info.items() if v}}))
+        known = stored.client_info or {}
+        if (known.get("client_id"), known.get("client_secret")) != (server.client_id, client_secret):
+            # A new pre-registered client; how its secret is sent is learnt at sign-in, then kept.
+            info = {"client_id": server.client_id, "client_secret": client_secret}
+            await refresher.save(
+                stored.model_copy(update={"client_info": {k: v for k, v in info.items() if v}})
+            )
     receiver = _LoopbackReceiver() if auth == "browser" else None
     redirect = receiver.redirect_uri if receiver else "http://127.0.0.1/callback"
     step = receiver.run if receiver else _follow_redirects_for_code
@@ -202,10 +244,30 @@ async def _auth_for(auth: str, server: Any, client_secret: str | None = None) ->
         server.url[: -len("/sse")] + "/mcp" if server.url.rstrip("/").endswith("/sse") else server.url
     )
     bridge_auth = BridgeAuth(
-        server_url=resource_url, redirect_uri=redirect, refresher=refresher, browser_step=step
+        server_url=resource_url,
+        redirect_uri=redirect,
+        refresher=refresher,
+        browser_step=step,
+        client_metadata_url=_client_metadata_url(client_metadata_url),
     )
     await bridge_auth.prepare()
     return bridge_auth
+
+
+def _client_metadata_url(given: str | None) -> str | None:
+    """``--client-metadata-url`` as given: a URL, 'none', or absent for the configuration's."""
+    if given == "none":
+        return None
+    if given:
+        return given
+    from host.config import ConfigError, load
+
+    try:
+        return load().oauth.client_metadata_url
+    except ConfigError:
+        from host.config import DEFAULT_CLIENT_METADATA_URL
+
+        return DEFAULT_CLIENT_METADATA_URL
 
 
 def _store_key(url: str) -> str:
@@ -282,6 +344,15 @@ def _print(args: argparse.Namespace, report: dict[str, Any]) -> None:
     for tool in report["tools"]:
         summary = (tool.get("description") or "").strip().splitlines()
         print(f"  {tool['name']}" + (f" — {summary[0]}" if summary else ""))
+    for key, title in (
+        ("resources", "resources"),
+        ("resource_templates", "resource templates"),
+        ("prompts", "prompts"),
+    ):
+        if key in report:
+            print(f"{title} ({len(report[key])}):")
+            for item in report[key]:
+                print(f"  {item}")
     if "differences" in report:
         print(
             f"\ndifferences from {args.compare}:"

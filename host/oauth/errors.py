@@ -47,6 +47,16 @@ def _sdk_flow_failure(exc: BaseException) -> NeedsAuthorization | None:
     text = str(failure)
     if "State parameter mismatch" in text:
         return NeedsAuthorization("the sign-in answer did not match the request (wrong state); connect again")
+    if "iss mismatch" in text:
+        return NeedsAuthorization(
+            "the sign-in answer names another authorization server than the one asked (iss mismatch); "
+            "it was refused"
+        )
+    if "missing iss" in text:
+        return NeedsAuthorization(
+            "the sign-in answer lacks the issuer (iss) the authorization server says it always sends; "
+            "it was refused"
+        )
     if isinstance(failure, OAuthTokenError):
         return NeedsAuthorization("the sign-in server refused to issue tokens; connect again")
     return NeedsAuthorization(f"sign-in failed: {text.split(':')[0]}; connect again")

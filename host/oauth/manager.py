@@ -8,7 +8,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from host.config import ServerConfig
+from host import EXTENSION_ID
+from host.config import DEFAULT_CLIENT_METADATA_URL, ServerConfig
 from host.model_key import ModelKey
 from host.oauth.browser_step import BrowserStep, redirect_uri
 from host.oauth.refresher import Binding, TokenRefresher, oauth_client
@@ -31,6 +32,8 @@ class AuthManager:
         self._model_key: ModelKey | None = None
         self._revocations: set[asyncio.Task[bool]] = set()
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self.client_metadata_url: Callable[[], str | None] = lambda: DEFAULT_CLIENT_METADATA_URL
+        """The bridge's client ID metadata document (``oauth.client_metadata_url``), None for none."""
 
     @property
     def store(self) -> TokenStore:
@@ -89,24 +92,28 @@ class AuthManager:
         from host.oauth.auth import BridgeAuth
 
         assert server.url
-        browser_step = (lambda url: self.browser.run(server.id, url)) if interactive else None
+        # The document lists the shipped extension's redirect; another extension ID registers instead.
+        document = self.client_metadata_url() if self.extension_id == EXTENSION_ID else None
         return BridgeAuth(
             server_url=server.url,
             redirect_uri=redirect_uri(self.extension_id, server.id),
             refresher=self.refresher(server),
-            browser_step=browser_step,
+            # Always there for a step-up to more scope during a person's own call; a first sign-in opens
+            # the window only when the person pressed Connect (``interactive``).
+            browser_step=lambda url: self.browser.run(server.id, url),
+            interactive=interactive,
             client_id=server.client_id,
+            client_metadata_url=document,
+            cimd_redirect_uri=redirect_uri(self.extension_id, "callback") if document else None,
         )
 
     async def remember_client(self, server: ServerConfig, client_id: str, client_secret: str) -> None:
-        """A pre-registered confidential client: its secret is stored with the tokens, in the keychain."""
+        """A pre-registered confidential client: its secret is stored with the tokens, in the keychain. How it
+        is sent (``client_secret_basic`` or ``client_secret_post``) is decided at sign-in, from the server's
+        metadata."""
         refresher = self.refresher(server)
         credentials = await refresher.load() or Credentials()
-        info = {
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "token_endpoint_auth_method": "client_secret_post",
-        }
+        info = {"client_id": client_id, "client_secret": client_secret}
         await refresher.save(credentials.model_copy(update={"client_info": info}))
 
     async def revoke_and_forget(self, server: ServerConfig) -> bool:

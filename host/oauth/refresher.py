@@ -115,11 +115,12 @@ def credentials_from_token_response(
 
 
 def oauth_client(client_info: dict[str, Any], *, timeout: float) -> Any:
-    """An authlib client for our registration, authenticating the way the registration says."""
+    """An authlib client for our registration, authenticating the way the registration says (a secret with no
+    method named is sent the way RFC 8414 says servers take by default: ``client_secret_basic``)."""
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
     secret = client_info.get("client_secret")
-    method = client_info.get("token_endpoint_auth_method") or ("client_secret_post" if secret else "none")
+    method = client_info.get("token_endpoint_auth_method") or ("client_secret_basic" if secret else "none")
     return AsyncOAuth2Client(
         client_id=client_info["client_id"],
         client_secret=secret,

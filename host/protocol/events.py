@@ -19,6 +19,9 @@ __all__ = ["Send"]
 
 ServerState = Literal["disabled", "connecting", "connected", "needs_auth", "error"]
 ActiveTransport = Literal["http", "sse", "stdio"]
+Capability = Literal["resources", "subscribe", "prompts", "completions", "logging"]
+LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+ListKind = Literal["tools", "resources", "prompts"]
 
 
 class ServerInfo(TypedDict):
@@ -51,10 +54,12 @@ class ServerStatus(TypedDict):
     retry_at: float | None
     """Unix time of the next reconnection attempt while in ``error``."""
     tools: int
-    """How many tools the server offers (``tools.list`` gives them)."""
+    """How many tools the server offers (``tools.list`` gives them; tools switched off are not counted)."""
     server_info: ServerInfo | None
     workspace: WorkspaceInfo | None
     """The Notion workspace it serves, when it said which (``notion-fetch`` with the id ``self``)."""
+    capabilities: list[Capability]
+    """What the server offers beyond tools, from its capabilities: empty until it is connected."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +98,99 @@ class ElicitationClosed(Outgoing, type="elicitation.closed"):
     """That question was answered, or cancelled after waiting too long."""
 
     elicitation_id: str
+
+
+# --- what servers report while they work -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ToolProgress(Outgoing, type="tool.progress"):
+    """A server's progress report for a call in flight (MCP ``notifications/progress``)."""
+
+    call_id: str
+    """The ``id`` of the ``tool.call`` request, or the chat tool card's ``call_id``."""
+    progress: float
+    total: float | None = None
+    """Absent when the server does not know how much there is."""
+    message: str | None = None
+    conversation_id: str | None = None
+    """Set for a chat tool card's call, whose ids are the model's and repeat across conversations."""
+
+
+@dataclass(frozen=True, eq=False)
+class ServerLog(Outgoing, type="server.log"):
+    """A log message from a server (MCP ``notifications/message``); ``server.logs`` has the recent ones."""
+
+    KEEP_NONE = frozenset({"data"})
+
+    server: str
+    level: LogLevel
+    data: Any
+    """What the server logged: text, or any JSON value (long values are cut to 16 KiB of JSON text)."""
+    logger: str | None = None
+    time: float = 0.0
+    """Unix time the host received it."""
+
+
+@dataclass(frozen=True, eq=False)
+class ResourceUpdated(Outgoing, type="resource.updated"):
+    """A subscribed resource changed (``resources.subscribe``); read it again to see how."""
+
+    server: str
+    uri: str
+
+
+@dataclass(frozen=True, eq=False)
+class ListChanged(Outgoing, type="server.list_changed"):
+    """A server's tools, resources or prompts changed; ask for the list again."""
+
+    server: str
+    list: ListKind
+
+
+# --- a server asking for the model (sampling) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SamplingRequest(Outgoing, type="sampling.request"):
+    """A server asks for the chat model's answer (MCP ``sampling/createMessage``). Nothing goes to the model
+    until the person approves with ``sampling.respond``; the answer then comes back as ``sampling.draft``."""
+
+    sampling_id: str
+    server: str
+    server_name: str
+    messages: list[dict[str, Any]]
+    """The conversation the server wants answered, in MCP wire form (``role``, ``content``)."""
+    max_tokens: int
+    model: str
+    """The configured model that would answer."""
+    system_prompt: str | None = None
+    model_preferences: dict[str, Any] | None = None
+    """The server's hints and priorities; the configured model answers whatever they say."""
+    temperature: float | None = None
+    stop_sequences: list[str] | None = None
+    include_context: str | None = None
+    """Context the server asked to include; the host includes none."""
+
+
+@dataclass(frozen=True, eq=False)
+class SamplingDraft(Outgoing, type="sampling.draft"):
+    """The model's answer to an approved ``sampling.request``, for the person to edit, then send or decline."""
+
+    sampling_id: str
+    text: str
+    model: str
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SamplingClosed(Outgoing, type="sampling.closed"):
+    """That model request is over: its answer was sent, or it was declined, failed or waited too long."""
+
+    sampling_id: str
+    outcome: Literal["sent", "declined", "failed", "timed_out", "cancelled"]
+    error: str | None = None
+    """Why, when the model failed."""
 
 
 # --- chat -----------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ Importing this package makes the host track every stdio child the SDK starts (se
 """
 
 from host.transports.base import ConnectFailed, Transport, TransportUnsupported
-from host.transports.connection import Connection, connect_timeout_s, open_connection
+from host.transports.connection import Connection, SessionHooks, connect_timeout_s, open_connection
 from host.transports.errors import describe_error, is_connection_loss, leaf_errors
 from host.transports.fallback import REMOTE, first_that_works
 from host.transports.http import (
@@ -33,6 +33,7 @@ __all__ = [
     "HttpObservations",
     "HttpTransport",
     "MessageTooLarge",
+    "SessionHooks",
     "SseTransport",
     "StdioTransport",
     "Transport",

@@ -15,6 +15,7 @@ from typing import Any
 import httpx2
 from mcp.client.streamable_http import streamable_http_client
 
+from host.origins import same_origin
 from host.protocol.events import ActiveTransport
 from host.transports.base import Refused, Streams, TransportUnsupported
 
@@ -103,9 +104,21 @@ class HttpObservations:
                 self.retry_after_s = float(value)
 
 
+def custom_headers(headers: dict[str, str], url: str) -> Callable[[httpx2.Request], Awaitable[None]]:
+    """A request hook that adds a server's custom headers to requests for ``url``'s origin, and to no other:
+    not to an authorization server elsewhere, not to wherever a redirect or a metadata document points."""
+
+    async def hook(request: httpx2.Request) -> None:
+        if same_origin(str(request.url), url):
+            for name, value in headers.items():
+                request.headers[name] = value
+
+    return hook
+
+
 class HttpTransport:
     """Streamable HTTP to ``url``; ``observations`` may be shared by the transports of one attempt, so the
-    caller can read a Retry-After whichever of them saw it."""
+    caller can read a Retry-After whichever of them saw it. ``headers`` go to ``url``'s origin only."""
 
     kind: ActiveTransport = "http"
 
@@ -116,11 +129,13 @@ class HttpTransport:
         auth: httpx2.Auth | None = None,
         observations: HttpObservations | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url = url
         self.auth = auth
         self.observations = observations or HttpObservations()
         self.max_event_bytes = max_event_bytes
+        self.headers = dict(headers or {})
 
     def open(self, on_refused: Refused) -> AbstractAsyncContextManager[Streams]:
         self._start()
@@ -138,16 +153,17 @@ class HttpTransport:
         timeout: httpx2.Timeout | None = None,
         auth: httpx2.Auth | None = None,
     ) -> httpx2.AsyncClient:
-        """An HTTP client that watches every answer and bounds every body."""
+        """An HTTP client that watches every answer, bounds every body and adds the server's own headers."""
         return httpx2.AsyncClient(
             headers=headers,
             timeout=timeout or _TIMEOUT,
             auth=auth,
             event_hooks={
+                "request": [custom_headers(self.headers, self.url)] if self.headers else [],
                 "response": [
                     self.observations.on_response,
                     bound_bodies(self.max_event_bytes, on_refused),
-                ]
+                ],
             },
         )
 

@@ -43,8 +43,12 @@ class StdioTransport:
         self._last_words: deque[str] = deque(maxlen=LAST_WORDS)
 
     @classmethod
-    def of(cls, server: ServerConfig) -> StdioTransport:
-        return cls(server.id, server.launch_command(), env=server.env, cwd=server.cwd)
+    def of(cls, server: ServerConfig, secret_env: dict[str, str] | None = None) -> StdioTransport:
+        """The transport for a configured server; ``secret_env`` holds the values of its ``secret_env``
+        variables, read from the keychain."""
+        return cls(
+            server.id, server.launch_command(), env={**server.env, **(secret_env or {})}, cwd=server.cwd
+        )
 
     @asynccontextmanager
     async def open(self, on_refused: Refused) -> AsyncIterator[Streams]:
