@@ -66,7 +66,7 @@ class Host:
             status=status,
             chat=chat,
             elicitations=elicitations,
-            sampling=SamplingBroker(self.send, chat.model),
+            sampling=SamplingBroker(self.send, chat),
             secrets=ServerSecrets(lambda: auth.store.backend),
         )
         auth.on_credentials_changed = lambda _server_id: status.changed()

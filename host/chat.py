@@ -26,6 +26,7 @@ from host.servers import ServerSet
 if TYPE_CHECKING:
     from host.agent.agent import ChatAgent, Endpoint, ToolSource
     from host.agent.models import ModelInfo
+    from host.agent.tokens import TokenCounter
 
 _call_ids = itertools.count(1)
 
@@ -129,10 +130,21 @@ class ChatService:
                 lines.append(f"{supervisor.display_name()}: not connected, the person must sign in first")
         return lines
 
-    async def model(self) -> tuple[Any, str]:
-        """The model client and name the chat uses; servers' sampling requests (host.sampling) go there too."""
-        endpoint = await self._endpoint()
-        return endpoint.client, endpoint.model
+    # --- the model, for servers' sampling requests (host.sampling) ---------------------------------------
+
+    async def model(self) -> Endpoint:
+        """The chat's model as a turn gets it: the configured endpoint, the key entered for its origin only,
+        OpenRouter's attribution headers, and what the endpoint's model list says of the model."""
+        return await self._endpoint()
+
+    def context_length(self, endpoint: Endpoint) -> int:
+        """The model's context as the chat reckons it (the person's setting, the model list, what the endpoint
+        said when it refused a request)."""
+        return self.agent.context_length(endpoint)
+
+    def counter(self, endpoint: Endpoint) -> TokenCounter:
+        """The chat's token counter for the model, with the margin its counts were found to need."""
+        return self.agent.counter(endpoint.model)
 
     async def _client(self, base_url: str) -> Any:
         from openai import AsyncOpenAI

@@ -12,21 +12,32 @@ ever goes to the endpoint it was entered for.
 
 The questions reach the person where servers' questions do: the popup, which the background brings up. Like
 elicitation, one request per server is open at a time; a second is refused at once.
+
+The request is held to the model's context as the chat reckons it (host.agent): the server's messages are counted
+with the chat's counter, and the answer's ``max_tokens`` is lowered to what is left of the context (and to the
+model's own cap on an answer). A request whose messages leave no room for an answer is refused before the person
+is asked, saying how many tokens it needs and how many the model takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import mcp_types as types
 
 from host.protocol.events import SamplingClosed, SamplingDraft, SamplingRequest, Send
 from host.waiting import Waiting
+
+if TYPE_CHECKING:
+    from host.agent.agent import Endpoint
+    from host.agent.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +46,41 @@ SAMPLING_TIMEOUT_S = float(os.environ.get("NOTION_BRIDGE_SAMPLING_TIMEOUT_S", "6
 #: The MCP spec's code for a sampling request the person rejected.
 USER_REJECTED = -1
 
-Model = Callable[[], Awaitable[tuple[Any, str]]]
-"""Gives the chat's model client (an AsyncOpenAI) and the configured model name."""
+#: The fewest tokens an answer is given room for: a request leaving less is refused before the person is asked.
+MIN_ANSWER_TOKENS = 64
+
+
+class Model(Protocol):
+    """The chat's model (host.chat.ChatService): the same endpoint, key and context reckoning as a chat turn."""
+
+    async def model(self) -> Endpoint: ...
+
+    def context_length(self, endpoint: Endpoint) -> int: ...
+
+    def counter(self, endpoint: Endpoint) -> TokenCounter: ...
+
+
+class TooLong(Exception):
+    """The server's messages leave the model no room to answer."""
+
+
+def answer_room(
+    params: types.CreateMessageRequestParams, prompt_tokens: int, context: int, max_completion: int | None
+) -> int:
+    """The ``max_tokens`` to send: the server's, within what the context leaves after the messages and within
+    the model's own cap on an answer; TooLong when that is less than MIN_ANSWER_TOKENS (or the server's own,
+    when it asked for fewer)."""
+    room = context - prompt_tokens
+    wanted = params.max_tokens
+    if max_completion:
+        wanted = min(wanted, max_completion)
+    if room < min(MIN_ANSWER_TOKENS, params.max_tokens):
+        raise TooLong(
+            f"the request's messages need about {prompt_tokens:,} tokens and the model takes {context:,} in all, "
+            "which leaves no room for an answer; the server should send less, or choose a model with a larger "
+            "context in the options page"
+        )
+    return max(1, min(wanted, room))
 
 
 @dataclass(frozen=True)
@@ -79,10 +123,22 @@ class SamplingBroker:
     ) -> types.CreateMessageResult | types.ErrorData:
         sampling_id = secrets.token_urlsafe(12)
         try:
-            client, model = await self._model()
+            endpoint = await self._model.model()
         except Exception as exc:
             words = getattr(exc, "message", str(exc))
             return types.ErrorData(code=types.INTERNAL_ERROR, message=f"no model is available: {words}")
+        model = endpoint.model
+        request = _completion_request(model, params)
+        try:
+            request["max_tokens"] = answer_room(
+                params,
+                self._model.counter(endpoint).messages(request["messages"]),
+                self._model.context_length(endpoint),
+                endpoint.info.max_completion if endpoint.info else None,
+            )
+        except TooLong as exc:
+            log.info("%s asked for the model with too long a request", server_id)
+            return types.ErrorData(code=types.INVALID_PARAMS, message=str(exc))
         question = SamplingRequest(
             sampling_id=sampling_id,
             server=server_id,
@@ -104,7 +160,7 @@ class SamplingBroker:
         if first.action != "approve":
             return self._close(sampling_id, "timed_out" if first.action == "cancel" else "declined")
         try:
-            text, used, finish = await _complete(client, model, params)
+            text, used, finish = await _complete(endpoint.client, request)
             stop = _STOP_REASONS.get(finish or "", finish)
         except Exception as exc:
             from host.agent.agent import describe_llm_error
@@ -152,22 +208,26 @@ class SamplingBroker:
 _STOP_REASONS = {"stop": "endTurn", "length": "maxTokens", "content_filter": "endTurn"}
 
 
-async def _complete(
-    client: Any, model: str, params: types.CreateMessageRequestParams
-) -> tuple[str, str, str | None]:
+async def _complete(client: Any, request: dict[str, Any]) -> tuple[str, str, str | None]:
     """The model's answer as (text, the model that gave it, why it stopped). Streamed, as the chat asks: some
     OpenAI-compatible endpoints only stream."""
-    stream = await client.chat.completions.create(**_completion_request(model, params), stream=True)
+    stream = await client.chat.completions.create(**request, stream=True)
     pieces: list[str] = []
-    used, finish = model, None
-    async for chunk in stream:
-        used = getattr(chunk, "model", None) or used
-        if not chunk.choices:
-            continue
-        choice = chunk.choices[0]
-        if choice.delta and choice.delta.content:
-            pieces.append(choice.delta.content)
-        finish = choice.finish_reason or finish
+    used, finish = str(request["model"]), None
+    try:
+        async for chunk in stream:
+            used = getattr(chunk, "model", None) or used
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            if choice.delta and choice.delta.content:
+                pieces.append(choice.delta.content)
+            finish = choice.finish_reason or finish
+    finally:
+        # Cancelled (the server gave up, the host is stopping) or failed: close the connection now, so the
+        # endpoint stops generating and billing, as the chat does.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(stream.close())
     return "".join(pieces), used, finish
 
 

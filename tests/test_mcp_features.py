@@ -371,6 +371,33 @@ def test_sampling_declined_is_an_error_to_the_server(
     assert len(model.requests) == (0 if step == "request" else 1)
 
 
+def test_sampling_keeps_to_the_models_context_as_the_chat_reckons_it(host: HostProcess) -> None:
+    with ScriptedLLM() as llm:
+        # The person's setting for this model's context, as the chat uses it.
+        host.result("llm.configure", base_url=llm.base_url, model="test-model", context_length=1024)
+        llm.plan = [{"text": "Short."}]
+        call_id = host.start_request(
+            "tool.call", server="feat", tool="ask_model", arguments={"question": "Hm?", "max_tokens": 5000}
+        )
+        asked = host.wait_for(lambda e: e["type"] == "sampling.request", timeout=15)
+        assert asked["max_tokens"] == 5000, "the person sees what the server asked for"
+        host.result("sampling.respond", sampling_id=asked["sampling_id"], action="approve")
+        host.wait_for(lambda e: e["type"] == "sampling.draft", timeout=15)
+        sent = llm.requests[0]["max_tokens"]
+        assert 900 < sent < 1024, f"the answer gets what the messages leave of the context, not 5000: {sent}"
+        host.result("sampling.respond", sampling_id=asked["sampling_id"], action="approve")
+        assert text_of(host.reply(call_id)["result"]) == "the model said: Short."
+
+        # Messages that leave no room for an answer are refused before the person is asked.
+        drain(host)
+        long_question = "We checked the figures for the northern stores again today. " * 150
+        reply = host.request(
+            "tool.call", server="feat", tool="ask_model", arguments={"question": long_question}, timeout=30
+        )
+        assert reply["ok"] is False and "the model takes 1,024 in all" in reply["error"]["message"]
+        assert drain(host, "sampling.request") == [] and len(llm.requests) == 1
+
+
 # --- roots -----------------------------------------------------------------------------------------------------
 
 

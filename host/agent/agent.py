@@ -322,7 +322,7 @@ class ChatAgent:
         catalogue, name_map = self._catalogue(sources)
         by_server = {source.server_id: source for source in sources}
         endpoint = await self._llm()
-        counter = TokenCounter(endpoint.model, self.encodings, self._margins.get(endpoint.model))
+        counter = self.counter(endpoint.model)
         system = prompt.render(endpoint.system_prompt, self._describe_servers(sources))
         usage = Usage()
         pending_calls: list[dict[str, Any]] = []
@@ -420,6 +420,10 @@ class ChatAgent:
         return catalogue, name_map
 
     # --- one request to the model -----------------------------------------------------------------------
+
+    def counter(self, model: str) -> TokenCounter:
+        """A token counter for ``model``, with the margin its counts were found to need."""
+        return TokenCounter(model, self.encodings, self._margins.get(model))
 
     def context_length(self, endpoint: Endpoint) -> int:
         """The model's context: the person's setting, else the endpoint's list, else what is known of the
