@@ -4,6 +4,7 @@ server sees them, and the conversation verbs. Through the real host, with a scri
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -37,9 +38,20 @@ def llm():
         yield server
 
 
-def toy(server_id: str = "toy", command: list[str] | None = None) -> dict:
-    return {"id": server_id, "name": server_id.title(), "kind": "stdio", "cwd": str(ROOT), "trusted": True,
-            "command": command or [sys.executable, "-m", "tests.support.toy_server", "stdio"]}  # fmt: skip
+def toy(server_id: str = "toy", command: list[str] | None = None, only: list[str] | None = None) -> dict:
+    """The toy server's configuration; with ``only``, every other tool of it switched off (``disabled_tools``)."""
+    entry = {"id": server_id, "name": server_id.title(), "kind": "stdio", "cwd": str(ROOT), "trusted": True,
+             "command": command or [sys.executable, "-m", "tests.support.toy_server", "stdio"]}  # fmt: skip
+    if only is not None:
+        entry["disabled_tools"] = [name for name in toy_tools() if name not in only]
+    return entry
+
+
+def toy_tools() -> list[str]:
+    """The names of the toy server's tools, from the server itself."""
+    from tests.support.toy_server import server
+
+    return [tool.name for tool in asyncio.run(server.list_tools())]
 
 
 def start(
@@ -70,7 +82,10 @@ def words_of(n: int, tokens: int) -> str:
 
 def test_twenty_five_turns_with_long_tool_results_fit_a_4k_model(host_home, llm):
     llm.context_limit = 4096
-    host = start(host_home, llm, "scripted/small-4k")
+    # Only the tool the turns call: the test measures how the conversation is fitted, not how many tools the toy
+    # server has (each one's definition goes with every request and takes its share of the 4,096 tokens).
+    host = start(host_home, llm, "scripted/small-4k", servers=[toy(only=["words"])])
+    assert [t["name"] for t in host.result("tools.list", server="toy")["tools"]] == ["words"]
     conversation = host.result("chat.new")["conversation_id"]
     turns = 25
     for n in range(1, turns + 1):
