@@ -64,7 +64,7 @@ def test_the_wheel_carries_the_host_the_installer_the_template_and_the_extension
         n.removeprefix("notion_bridge/extension/") for n in names if n.startswith("notion_bridge/extension/")
     }
     assert shipped == expected
-    for needed in ("host/__main__.py", "installer/doctor.py", "installer/manifest_templates/native-messaging-host.json",
+    for needed in ("host/__main__.py", "installer/doctor/__init__.py", "installer/manifest_templates/native-messaging-host.json",
                    "notion_bridge/cli.py", "notion_bridge/extension/icons/icon-128.png"):  # fmt: skip
         assert needed in names, needed
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
