@@ -49,13 +49,13 @@ def _sdk_flow_failure(exc: BaseException) -> NeedsAuthorization | None:
         return NeedsAuthorization("the sign-in answer did not match the request (wrong state); connect again")
     if "iss mismatch" in text:
         return NeedsAuthorization(
-            "the sign-in answer names another authorization server than the one asked (iss mismatch); "
-            "it was refused"
+            "the sign-in answer names another authorization server than the one asked (iss mismatch) and was "
+            "refused; connect again"
         )
     if "missing iss" in text:
         return NeedsAuthorization(
-            "the sign-in answer lacks the issuer (iss) the authorization server says it always sends; "
-            "it was refused"
+            "the sign-in answer lacks the issuer (iss) the authorization server says it always sends and was "
+            "refused; connect again"
         )
     if isinstance(failure, OAuthTokenError):
         return NeedsAuthorization("the sign-in server refused to issue tokens; connect again")
