@@ -151,10 +151,12 @@ async function profileId() {
 async function signIn({ server, auth_id, url }) {
   try {
     // launchWebAuthFlow only ever ends on this extension's own redirect address, and an authorization server
-    // compares redirect URIs byte for byte: a sign-in asking to come back anywhere else could never finish.
+    // compares redirect URIs byte for byte: a sign-in asking to come back anywhere else could never finish. A
+    // registration names the server's own address; the bridge's client ID metadata document lists one for all.
     const expected = chrome.identity.getRedirectURL(`oauth/${server}`);
+    const shared = chrome.identity.getRedirectURL("oauth/callback");
     const asked = new URL(url).searchParams.get("redirect_uri");
-    if (asked !== expected) {
+    if (asked !== expected && asked !== shared) {
       await request(...requests.authResult(auth_id, { error: `the sign-in asked to return to ${asked}, but this extension receives sign-ins at ${expected}` }));
       return;
     }
