@@ -1,4 +1,4 @@
-"""axe-core over every extension page a person sees — popup, tool runner, options, chat panel, welcome — in light
+"""axe-core over every extension page a person sees — popup, tool runner, options, chat panel, welcome, logs — in light
 and dark mode, with the real host behind them: no serious or critical violation. Also saves the popup and the
 panel in both schemes (artifacts/screenshots/, and docs/screens/ with NOTION_BRIDGE_UPDATE_SCREENS=1)."""
 
@@ -78,6 +78,10 @@ def panel_ready(driver) -> None:
     wait_until(lambda: "sqlite_master" in driver.find_element(By.ID, "log").text, "the tool card")
 
 
+def logs_ready(driver) -> None:
+    wait_until(lambda: driver.find_element(By.ID, "notice").text, "the logs page's notice")
+
+
 def welcome_ready(driver) -> None:
     wait_until(lambda: driver.find_element(By.ID, "next").is_displayed(), "the welcome page's next steps")
 
@@ -96,6 +100,7 @@ PAGES: dict[str, tuple[str | None, Callable[..., None], tuple[int, int]]] = {
     "options": ("options/options.html", options_ready, (900, 1000)),
     "panel": (None, panel_ready, (440, 760)),
     "welcome": ("welcome/welcome.html", welcome_ready, (900, 900)),
+    "logs": ("popups/logs.html?server=sqlite", logs_ready, (700, 500)),
 }
 
 
