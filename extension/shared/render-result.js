@@ -2,6 +2,13 @@
 // rows, a collapsible JSON tree. Everything from a server goes in as text nodes: no server-supplied HTML reaches the
 // DOM. An image is shown only from its own base64 data, as a data: URL of a raster type (the pages' policy allows
 // images from data: URLs and the extension itself, nothing else); sounds and files are offered as downloads.
+// A tabular result is drawn by result-table-dom.js (sortable, counted, copied as CSV or Markdown, only the rows in
+// view when long), with the text it came with folded away; other text, with `markdown`, goes through the chat's
+// own Markdown renderer (marked, then DOMPurify) instead of showing as plain text.
+
+import { renderMarkdown } from "./markdown.js";
+import { tableOf } from "./result-table.js";
+import { drawTable } from "./result-table-dom.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -10,72 +17,22 @@ function el(tag, className, text) {
   return node;
 }
 
-function rowsOf(structured) {
-  if (!structured || typeof structured !== "object") return null;
-  for (const value of Object.values(structured)) {
-    if (Array.isArray(value) && value.length && value.every((row) => row && typeof row === "object" && !Array.isArray(row))) {
-      return value.map((row) => (row.properties && typeof row.properties === "object" ? row.properties : row));
-    }
-  }
-  return null;
-}
-
-function cell(value) {
-  if (value === null || value === undefined) return "";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-
-/** A cell's node: an https address becomes a link that opens in a new tab; anything else is text. */
-function cellNode(value) {
-  const text = cell(value);
-  if (typeof value === "string" && /^https:\/\/[^\s]+$/.test(value)) {
-    const link = el("a", "", text);
-    link.href = value;
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
-    const td = el("td");
-    td.append(link);
-    return td;
-  }
-  return el("td", "", text);
-}
-
-/** The JSON a result's text holds (Notion's tools answer JSON in text), when it is an object. */
-function textJson(result) {
-  for (const block of result.content ?? []) {
-    if (block.type !== "text") continue;
-    try {
-      const value = JSON.parse(block.text);
-      if (value && typeof value === "object" && !Array.isArray(value)) return value;
-    } catch {
-      // not JSON: shown as text
-    }
-  }
-  return null;
-}
-
-export function table(rows) {
-  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  const node = el("table", "rows");
-  const head = node.createTHead().insertRow();
-  columns.forEach((column) => head.append(el("th", "", column)));
-  const body = node.createTBody();
-  for (const row of rows) {
-    const tr = body.insertRow();
-    columns.forEach((column) => tr.append(cellNode(row[column])));
-  }
-  return node;
-}
-
 export function jsonTree(value, name = "result") {
   if (value === null || typeof value !== "object") return el("span", "json-leaf", `${name}: ${JSON.stringify(value)}`);
   const details = el("details", "json");
   details.append(el("summary", "", `${name} ${Array.isArray(value) ? `[${value.length}]` : `{${Object.keys(value).length}}`}`));
-  for (const [key, inner] of Object.entries(value)) {
-    const item = el("div", "json-item");
-    item.append(jsonTree(inner, key));
-    details.append(item);
-  }
+  // Built when first opened: a long result's tree costs nothing until someone looks.
+  details.addEventListener(
+    "toggle",
+    () => {
+      for (const [key, inner] of Object.entries(value)) {
+        const item = el("div", "json-item");
+        item.append(jsonTree(inner, key));
+        details.append(item);
+      }
+    },
+    { once: true },
+  );
   return details;
 }
 
@@ -134,21 +91,44 @@ function media(block) {
   return null;
 }
 
-/** Fill ``container`` with the rendering of ``result``; returns the text a Copy button should copy. */
-export function renderResult(container, result) {
+/** Whether `text` is JSON (shown as it is, never as Markdown). */
+function isJson(text) {
+  if (!/^\s*[[{]/.test(text)) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fill ``container`` with the rendering of ``result``; returns the text a Copy button should copy. With
+ * `markdown`, text that is not JSON is rendered as Markdown (an error's text stays plain).
+ */
+export function renderResult(container, result, { markdown = false } = {}) {
   container.replaceChildren();
   container.classList.toggle("is-error", Boolean(result.isError));
   const texts = [];
+  const model = tableOf(result);
+  const folded = model ? el("details", "as-text") : null;
+  if (folded) folded.append(el("summary", "", "As text"));
   for (const block of result.content ?? []) {
     if (block.type === "text") {
       texts.push(block.text);
-      container.append(el("pre", "text", block.text));
+      if (folded) folded.append(el("pre", "text", block.text));
+      else if (markdown && !result.isError && !isJson(block.text)) {
+        const node = el("div", "text markdown");
+        renderMarkdown(node, block.text);
+        container.append(node);
+      } else container.append(el("pre", "text", block.text));
     } else {
       container.append(media(block) ?? jsonTree(block, block.type));
     }
   }
-  const rows = rowsOf(result.structuredContent) ?? (result.isError ? null : rowsOf(textJson(result)));
-  if (rows) container.append(table(rows));
+  if (model) container.append(drawTable(model));
+  if (folded && folded.childElementCount > 1) container.append(folded);
   if (result.structuredContent) container.append(jsonTree(result.structuredContent, "structuredContent"));
   return texts.join("\n") || JSON.stringify(result, null, 2);
 }
+
