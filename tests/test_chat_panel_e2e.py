@@ -459,22 +459,76 @@ def test_slash_commands_call_tools_without_a_model(world_without_model):
     world = world_without_model
     driver, notion = world.driver, world.notion
     open_panel(driver, f"{world.base}/article.html")
+    # Before the first message: what is connected, with its tools, and the way to set up a model.
+    wait_until(lambda: driver.find_elements(By.CSS_SELECTOR, '#intro [data-server="notion"]'), "the intro")
+    intro = driver.find_element(By.ID, "intro").text
+    assert "SQLite" in intro and "Notion" in intro and "tools" in intro and "/sql" in intro, intro
+    examples = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#intro button.example")]
+    assert len(examples) == 3 and all(e.startswith("/") for e in examples), (
+        "slash commands, as there is no model"
+    )
+    assert "No chat model is set up" in driver.find_element(By.ID, "no-model").text
+    driver.find_element(By.CSS_SELECTOR, '#no-model button[data-fix="options"]').click()
+    options_tabs = (
+        "const done = arguments[0]; chrome.tabs.query({url: chrome.runtime.getURL('options/options.html')})"
+        ".then((tabs) => done(tabs.map((t) => t.id)));"
+    )
+    wait_until(lambda: driver.execute_async_script(options_tabs), "the options page to open")
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; chrome.tabs.remove(arguments[0]).then(done);",
+        driver.execute_async_script(options_tabs),
+    )
+
     ask(driver, Panel("", driver.current_window_handle, 0), "What is in my workspace?")
     wait_until(lambda: driver.find_element(By.ID, "problem").is_displayed(), "the reason")
-    assert driver.find_element(By.ID, "problem").text == (
+    assert driver.find_element(By.ID, "problem").text.startswith(
         "No chat model is set up: add one in the options page, or use /search, /sql or /tool."
     )
+    assert driver.find_element(By.CSS_SELECTOR, '#problem button[data-fix="options"]').is_displayed()
     driver.find_element(By.ID, "text").clear()
 
     searched = slash(driver, "/search handbook", 1)
     assert "notion-search" in searched and "Engineering Handbook" in searched
     assert notion.admin("stats")["calls"].get("notion-search") == 1
     counted = slash(driver, "/sql SELECT COUNT(*) AS n FROM users", 2)
-    # The card names the server as its status card does ("SQLite"), and shows the result's text.
-    assert "SQLite · read_query" in counted and "resultn\n120\n(1 rows)" in counted
+    # The card names the server as its status card does ("SQLite"), and shows the result as a table, open.
+    assert "SQLite · read_query" in counted and "1 row" in counted
+    last = driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1]
+    assert [td.text for td in last.find_elements(By.CSS_SELECTOR, "table.rows td")] == ["120"]
     users = slash(driver, "/tool notion.notion-get-users {}", 3)
     assert "notion-get-users" in users and "Ada Lovelace" in users
     screenshot(driver, "panel-slash-commands")
+
+    # A table with the right row count, without a click; the arguments are folded away.
+    slash(driver, "/sql SELECT id, name FROM users ORDER BY id", 4)
+    last = driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1]
+    table = last.find_element(By.CSS_SELECTOR, ".result-table")
+    assert table.get_attribute("data-rows") == "120" and table.is_displayed()
+    assert last.find_element(By.CSS_SELECTOR, ".table-bar .count").text == "120 rows"
+    assert len(last.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")) == 120
+    assert not last.find_element(By.CSS_SELECTOR, "details.args pre").is_displayed()
+    # Sorting by a header click: id descending after two clicks.
+    header = last.find_element(By.CSS_SELECTOR, "table.rows th button.sort")
+    header.click()
+    header.click()
+    assert last.find_element(By.CSS_SELECTOR, "table.rows tbody td").text == "120"
+
+    # A thousand rows scroll through a window of them: only the rows in view are in the page.
+    thousand = "/sql WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) SELECT i, i * i AS square FROM n"
+    slash(driver, thousand, 5)
+    last = driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1]
+    big = last.find_element(By.CSS_SELECTOR, ".result-table")
+    assert big.get_attribute("data-rows") == "1000" and big.get_attribute("data-virtual") == "true"
+    drawn = len(last.find_elements(By.CSS_SELECTOR, "table.rows tbody tr:not(.spacer)"))
+    assert 0 < drawn < 100, drawn
+    driver.execute_script(
+        "arguments[0].scrollTop = 26 * 700", last.find_element(By.CSS_SELECTOR, ".table-scroll")
+    )
+    wait_until(
+        lambda: "701" in [td.text for td in last.find_elements(By.CSS_SELECTOR, "table.rows tbody td")],
+        "row 701 in view",
+    )
+    assert len(last.find_elements(By.CSS_SELECTOR, "table.rows tbody tr:not(.spacer)")) < 100
 
     driver.find_element(By.ID, "text").send_keys("/summon everything")
     driver.find_element(By.ID, "send").click()

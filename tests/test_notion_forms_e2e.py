@@ -105,7 +105,8 @@ def test_list_databases_then_query_tasks_by_the_builder_and_by_pasted_json(tmp_p
         driver.execute_script("document.querySelector('#form-area .nf-output').replaceChildren()")
         assert run_query(driver) == expected, "the brief's JSON filter gives the same rows"
         built_args, pasted_args = [
-            p.text for p in driver.find_elements(By.CSS_SELECTOR, ".toolcard pre.args")[-2:]
+            p.get_attribute("textContent")
+            for p in driver.find_elements(By.CSS_SELECTOR, ".toolcard pre.args")[-2:]
         ]
         assert built_args == pasted_args, "both sent the same SQL"
 

@@ -36,10 +36,14 @@ import {
   resourcesRead,
   saveConversation,
   savePage,
+  serverConnect,
+  serverEnable,
   slashCommand,
   toolCall,
   toolsList,
 } from "../shared/host-requests.js";
+import { fixesFor } from "../shared/fixes.js";
+import { introModel } from "../shared/intro.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import {
   matchPromptCommand,
@@ -50,11 +54,13 @@ import {
   promptText,
   withoutMention,
 } from "../shared/mentions.js";
+import { busyAfter, notice } from "../shared/notice.js";
 import { NotionForms } from "../shared/notion-forms.js";
 import { isNotionServer, quickActionsFor } from "../shared/notion-quick.js";
 import { progressBar } from "../shared/progress.js";
 import { contentsForModel } from "../shared/render-resource.js";
 import { renderResult } from "../shared/render-result.js";
+import { resultSummary } from "../shared/result-table.js";
 
 const client = new BridgeClient();
 const log = document.getElementById("log");
@@ -70,6 +76,10 @@ const cards = new Map();
 const bars = new Map(); // call id -> the progress bar of its running card
 let turn = false; // this panel's chat turn is running
 const calls = new Set(); // the ids of this panel's own tool.call requests in flight
+const direct = new Map(); // call id -> the call ({server, tool, arguments}) of a card this panel ran itself
+const openCards = new Set(); // call ids of the model's cards the person opened
+let llmKnown = false; // the configuration has been read (until then the intro does not claim there is no model)
+let hostState = null;
 let editing = false; // the next Send replaces the last message (chat.edit)
 let resources = []; // [{server, serverName, uri, name, title}] of connected servers that offer resources
 let commands = new Map(); // "/prompt" -> {server, serverName, prompt}
@@ -83,14 +93,41 @@ function el(tag, className, content) {
   return node;
 }
 
-function problem(message) {
+/** Say what went wrong, with the buttons that fix it (shared/fixes.js); `retry` is what Retry does. */
+function problem(message, fixes = [], retry = null) {
   const node = document.getElementById("problem");
   node.hidden = !message;
-  node.textContent = message ?? "";
+  node.replaceChildren();
+  if (!message) return;
+  node.append(notice(message, fixes, (action) => fix(action, retry)));
+}
+
+/** Carry out a fix offered beside an error. */
+async function fix(action, retry) {
+  if (action.kind === "options") return chrome.tabs.create({ url: chrome.runtime.getURL("options/options.html") });
+  if (action.kind === "new-chat") {
+    problem(null);
+    await openConversation(null);
+    return loadConversations();
+  }
+  if (action.kind === "connect" || action.kind === "reconnect-server") {
+    const reply = await client.request(...serverConnect(action.server), 6 * 60_000);
+    if (!reply.ok) return problem(reply.error.message);
+    if (reply.result.state === "connected") problem(null);
+    if (reply.result.state === "connected" && retry) return retry();
+    return;
+  }
+  if (action.kind === "enable") return client.request(...serverEnable(action.server, true));
+  if (action.kind === "reconnect" || action.kind === "install") return client.reconnect();
+  if ((action.kind === "retry" || action.kind === "wait") && retry) {
+    problem(null);
+    return retry();
+  }
 }
 
 /** A bubble; `turn` marks the person's message that starts a chat turn (not a slash command's echo). */
 function say(role, content, { turn: startsTurn = false } = {}) {
+  hideIntro();
   const node = el("div", `msg ${role}`);
   if (role === "assistant") renderMarkdown(node, content);
   else node.textContent = content;
@@ -141,10 +178,7 @@ function showTurnActions() {
   const regenerate = el("button", "regenerate", "Regenerate");
   regenerate.type = "button";
   regenerate.title = "Answer the last message again";
-  regenerate.addEventListener("click", () => {
-    dropAfter(starts[starts.length - 1]);
-    runTurn(chatRegenerate(conversationId));
-  });
+  regenerate.addEventListener("click", regenerateLast);
   const edit = el("button", "edit", "Edit last message");
   edit.type = "button";
   edit.addEventListener("click", () => {
@@ -156,6 +190,14 @@ function showTurnActions() {
   });
   row.append(regenerate, edit);
   log.append(row);
+}
+
+/** Answer the person's last message again (Regenerate, and Retry after a failed turn). */
+function regenerateLast() {
+  const starts = log.querySelectorAll(".msg.user[data-turn]");
+  if (!conversationId || turn || !starts.length) return;
+  dropAfter(starts[starts.length - 1]);
+  runTurn(chatRegenerate(conversationId));
 }
 
 /** Take everything after `node` off the log (and its tool cards out of the map): it is about to be replaced. */
@@ -175,22 +217,75 @@ function stopEditing() {
   document.getElementById("send").textContent = "Send";
 }
 
+/**
+ * A tool call's card. The panel's own calls (a slash command, a form's Run, Save page) show their result open, as a
+ * table when it is tabular and as Markdown when it is text, with the arguments folded away. The model's calls stay
+ * one line (status, server, tool and what the result holds) that opens on demand; one awaiting approval shows
+ * what it would send, open, with the buttons.
+ */
 function toolCard(event) {
   let card = cards.get(event.call_id);
   if (!card) {
+    hideIntro();
     card = el("div", "toolcard");
     card.dataset.call = event.call_id;
     cards.set(event.call_id, card);
     log.append(card);
     current = null; // text after a tool call starts a new bubble
   }
+  const own = direct.has(event.call_id);
+  card.classList.toggle("direct", own);
+  card.dataset.status = event.status;
   card.replaceChildren();
-  card.append(el("span", "status", event.status + (event.duration_ms !== undefined ? ` · ${event.duration_ms} ms` : "")));
-  card.append(el("strong", "", `${event.server_name ?? event.server ?? ""} · ${event.tool ?? ""}`));
-  if (event.arguments) card.append(el("pre", "args", JSON.stringify(event.arguments, null, 2)));
-  if (event.status === "running" && bars.has(event.call_id)) card.append(bars.get(event.call_id).node);
+  const statusWords = event.status + (event.duration_ms !== undefined ? ` · ${event.duration_ms} ms` : "");
+  const title = `${event.server_name ?? event.server ?? ""} · ${event.tool ?? ""}`;
+  const head = (into) => {
+    const status = el("span", `status ${event.status}`, statusWords);
+    if (event.status === "running") {
+      const spinner = el("span", "spinner");
+      spinner.setAttribute("aria-hidden", "true");
+      status.prepend(spinner, " ");
+    }
+    into.append(status, el("strong", "", title));
+  };
+  const args = () => el("pre", "args", JSON.stringify(event.arguments, null, 2));
+  const resultBody = () => {
+    const body = el("div", "result");
+    renderResult(body, event.result, { markdown: true }); // the tool runner's renderer: a table, Markdown, a JSON tree
+    return body;
+  };
+  let inner = card;
+  if (own) {
+    head(card);
+    if (event.arguments) {
+      const folded = el("details", "args");
+      folded.append(el("summary", "", "Arguments"), args());
+      card.append(folded);
+    }
+    if (event.result) card.append(resultBody());
+  } else {
+    const awaiting = event.status === "awaiting_approval";
+    const details = el("details", "call");
+    details.open = awaiting || openCards.has(event.call_id);
+    details.addEventListener("toggle", () => (details.open ? openCards.add(event.call_id) : openCards.delete(event.call_id)));
+    const summary = el("summary");
+    head(summary);
+    if (event.result) summary.append(el("span", "gist", ` — ${resultSummary(event.result)}`));
+    details.append(summary);
+    if (event.arguments) details.append(args());
+    if (event.result) details.append(resultBody());
+    card.append(details);
+    inner = details;
+  }
+  if (event.status === "running" && bars.has(event.call_id)) inner.append(bars.get(event.call_id).node);
   else if (event.status !== "running") bars.delete(event.call_id);
-  if (event.error) card.append(el("p", "error", event.error));
+  if (event.error) {
+    const call = direct.get(event.call_id);
+    const fixes = event.status === "cancelled" ? [] : fixesFor(event.failure ?? { code: "", message: event.error }, { server: event.server });
+    const words = el("div", "error");
+    words.append(notice(event.error, fixes, (action) => fix(action, call ? () => runTool(call) : null)));
+    card.append(words);
+  }
   if (event.status === "awaiting_approval") {
     const row = el("div", "actions");
     for (const [label, approve, always] of [["Approve", true, false], ["Always allow", true, true], ["Deny", false, false]]) {
@@ -207,14 +302,6 @@ function toolCard(event) {
       row.append(button);
     }
     card.append(row);
-  }
-  if (event.result) {
-    const details = el("details");
-    details.append(el("summary", "", event.result.isError ? "error result" : "result"));
-    const body = el("div", "result");
-    renderResult(body, event.result); // the tool runner's renderer: text, a table for rows, a JSON tree
-    details.append(body);
-    card.append(details);
   }
   log.scrollTop = log.scrollHeight;
 }
@@ -233,7 +320,7 @@ function onEvent(event) {
   } else if (event.type === "chat.context") {
     markLeftOut(event);
   } else if (event.type === "chat.error") {
-    problem(event.message);
+    problem(event.message, fixesFor({ code: "chat_failed", message: event.message }), regenerateLast);
   }
 }
 
@@ -250,15 +337,17 @@ client.onEvent("tool.progress", (event) => {
   if (!bar) {
     bar = progressBar();
     bars.set(event.call_id, bar);
-    const error = card.querySelector(".error");
+    const inner = card.querySelector("details.call") ?? card;
+    const error = inner.querySelector(".error");
     if (error) error.before(bar.node);
-    else card.append(bar.node);
+    else inner.append(bar.node);
   }
   bar.update(event);
 });
 
 let serverSignature = "";
 client.onState((state) => {
+  hostState = state;
   status = state.status;
   const servers = state.host === "connected" ? (status?.servers ?? []) : [];
   updateWorkspaces(servers).catch(() => {});
@@ -270,6 +359,7 @@ client.onState((state) => {
     loadPrompts(connected);
   }
   showCommands();
+  showIntro();
 });
 
 // A server's resources or prompts changed: ask again.
@@ -284,6 +374,107 @@ function showCommands() {
   const tools = (status?.servers ?? []).filter((s) => s.state === "connected").map((s) => `/tool ${s.id}.`);
   const values = ["/search ", "/sql SELECT ", ...tools, ...[...commands.keys()].map((c) => `${c} `)];
   document.getElementById("commands").replaceChildren(...values.map((c) => Object.assign(el("option"), { value: c })));
+}
+
+// --- the first screen: what is connected, what to try, the commands, and whether a model is set up ------------
+
+/** Whether the log shows anything of a conversation (then the intro steps aside). */
+const conversationShown = () => Boolean(log.querySelector(".msg, .toolcard"));
+
+let introDrawn = ""; // what the intro on screen was drawn from: redrawn only when that changes
+
+function hideIntro() {
+  document.getElementById("intro")?.remove();
+  introDrawn = "";
+}
+
+/** Draw the intro in the empty log from the latest state; nothing once the conversation has begun. */
+function showIntro() {
+  if (conversationShown() || conversationId) return hideIntro();
+  const model = introModel(status?.servers ?? [], {
+    model: llmReady || !llmKnown,
+    notion: notionServers.map((s) => s.id),
+    tools: toolNames,
+    prompts: [...commands.keys()],
+  });
+  // Redrawn only when something it shows changed, so a button is never replaced under the pointer or the focus.
+  const drawnFrom = JSON.stringify([hostState?.host, llmKnown, model]);
+  if (drawnFrom === introDrawn && document.getElementById("intro")) return;
+  introDrawn = drawnFrom;
+  const intro = el("section", "intro");
+  intro.id = "intro";
+  intro.setAttribute("aria-label", "Getting started");
+  if (!hostState || hostState.host === "connecting") {
+    const waiting = el("div", "busy-line");
+    const spinner = el("span", "spinner");
+    spinner.setAttribute("aria-hidden", "true");
+    waiting.append(spinner, el("span", "", "Starting the bridge…"));
+    intro.append(waiting);
+    for (let i = 0; i < 3; i++) intro.append(el("span", "skeleton"));
+    return place(intro);
+  }
+  if (hostState.host === "missing") {
+    intro.append(
+      el("h2", "", "The bridge's host program is not installed"),
+      notice("Install it once, in a terminal:", [{ kind: "install", command: "notion-bridge install" }, { kind: "reconnect", label: "Check again" }], (action) => fix(action)),
+    );
+    return place(intro);
+  }
+  if (llmKnown && model.noModel) {
+    const line = notice("No chat model is set up — slash commands still work.", [{ kind: "options", label: "Set up a model" }], (action) => fix(action), { info: true });
+    line.id = "no-model";
+    intro.append(line);
+  }
+  intro.append(el("h2", "", model.nothingConnected ? "Nothing is connected yet" : "Connected"));
+  const list = el("ul", "servers");
+  for (const server of model.servers) {
+    const item = el("li", `server ${server.state}`);
+    item.dataset.server = server.id;
+    const icon = el("span", "ws-icon", server.icon.emoji ?? "");
+    icon.setAttribute("aria-hidden", "true");
+    if (server.icon.initial) icon.append(el("span", "initial", server.icon.initial));
+    item.append(icon, el("span", "name", server.name));
+    if (server.tools !== null) item.append(el("span", "meta", `${server.tools} tool${server.tools === 1 ? "" : "s"}${server.notion ? " · Notion" : ""}`));
+    else item.append(el("span", `badge ${server.state}`, server.state === "needs_auth" ? "Needs sign-in" : server.state));
+    if (server.fix) {
+      const button = el("button", "fix", server.fix.label);
+      button.type = "button";
+      button.dataset.fix = server.fix.kind;
+      button.addEventListener("click", () => fix(server.fix));
+      item.append(button);
+    }
+    list.append(item);
+  }
+  if (model.servers.length) intro.append(list);
+  if (model.nothingConnected) intro.append(el("p", "meta", "Open the bridge's toolbar popup and press Connect on a server: its tools then show here, ready to use."));
+  if (model.examples.length) {
+    intro.append(el("h2", "", "Try"));
+    const examples = el("ul", "examples");
+    for (const example of model.examples) {
+      const item = el("li");
+      const button = el("button", "example", example);
+      button.type = "button";
+      button.title = "Put this in the message box";
+      button.addEventListener("click", () => {
+        text.value = example;
+        text.focus();
+      });
+      item.append(button);
+      examples.append(item);
+    }
+    intro.append(examples);
+  }
+  intro.append(el("h2", "", "Commands"));
+  const table = el("dl", "commands");
+  for (const command of model.commands) table.append(el("dt", "", command.usage), el("dd", "", command.words));
+  intro.append(table, el("p", "meta", "@ attaches a server's resource to your message."));
+  place(intro);
+}
+
+function place(intro) {
+  const old = document.getElementById("intro");
+  if (old) old.replaceWith(intro);
+  else log.prepend(intro);
 }
 
 // --- @: a server's resource attached to the message ---------------------------------------------------------------
@@ -305,6 +496,7 @@ async function loadPrompts(connected) {
   );
   document.body.dataset.prompts = String(commands.size);
   showCommands();
+  showIntro();
 }
 
 const mentions = document.getElementById("mentions");
@@ -452,6 +644,8 @@ document.getElementById("prompt-form").addEventListener("submit", async (event) 
 async function loadConfig() {
   const reply = await client.request(...configGet());
   if (reply.ok) llmReady = reply.result.llm.has_api_key || !reply.result.llm.base_url.includes("openrouter.ai");
+  llmKnown = reply.ok;
+  showIntro();
 }
 
 async function loadConversations() {
@@ -486,7 +680,7 @@ async function openConversation(id) {
   current = null;
   stopEditing();
   showTotal(null);
-  if (!id) return;
+  if (!id) return showIntro();
   const reply = await client.request(...chatHistory(id));
   if (!reply.ok) return problem(reply.error.message);
   for (const message of reply.result.messages) {
@@ -511,6 +705,7 @@ async function runTool({ server, tool, arguments: args }) {
   // The card names the server as its status does: a Notion workspace's card says which workspace.
   const server_name = status?.servers?.find((s) => s.id === server)?.name ?? server;
   const shown = { call_id: call.id, server, server_name, tool, arguments: args };
+  direct.set(call.id, { server, tool, arguments: args });
   toolCard({ ...shown, status: "running" });
   calls.add(call.id);
   showRunning();
@@ -520,7 +715,7 @@ async function runTool({ server, tool, arguments: args }) {
   showRunning();
   const duration_ms = Math.round(performance.now() - started);
   if (reply.ok) toolCard({ ...shown, status: "done", result: reply.result, duration_ms });
-  else toolCard({ ...shown, status: reply.error.code === "cancelled" ? "cancelled" : "error", error: reply.error.message, duration_ms });
+  else toolCard({ ...shown, status: reply.error.code === "cancelled" ? "cancelled" : "error", error: reply.error.message, failure: reply.error, duration_ms });
   return reply;
 }
 
@@ -531,12 +726,19 @@ const LAST_WORKSPACE = "notion.lastWorkspace"; // the last one chosen, kept for 
 let notionServers = []; // connected servers that are Notion workspaces: [{id, name, workspace}]
 let lastWorkspace = null;
 const notionTools = new Map(); // server id + tool count -> Promise<boolean>: whether it offers Notion's tools
+const toolNames = {}; // server id -> its tools' names, once listed (the intro's /tool example)
 
 function isNotion(server) {
   if (server.workspace) return Promise.resolve(true);
   const key = `${server.id}:${server.tools}`;
   if (!notionTools.has(key)) {
-    notionTools.set(key, client.request(...toolsList(server.id)).then((reply) => reply.ok && isNotionServer(reply.result.tools.map((t) => t.name))));
+    notionTools.set(
+      key,
+      client.request(...toolsList(server.id)).then((reply) => {
+        if (reply.ok) toolNames[server.id] = reply.result.tools.map((t) => t.name);
+        return reply.ok && isNotionServer(toolNames[server.id]);
+      }),
+    );
   }
   return notionTools.get(key);
 }
@@ -555,6 +757,7 @@ async function updateWorkspaces(servers) {
   );
   workspaceSelect.value = wanted;
   updateFormActions();
+  showIntro();
 }
 
 /** The Notion workspace to act in: the only one, or the one chosen; null (after asking) when it is not clear. */
@@ -655,7 +858,7 @@ document.getElementById("ask").addEventListener("submit", async (event) => {
  */
 async function sendToModel(question, { edit = false, shown = question, embedded = [] } = {}) {
   if (!llmReady) {
-    problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.");
+    problem("No chat model is set up: add one in the options page, or use /search, /sql or /tool.", [{ kind: "options", label: "Open options" }]);
     return false;
   }
   if (turn) {
@@ -722,7 +925,7 @@ async function runTurn(request) {
   if (conversationId === asked) {
     // (The person may have switched to another conversation meanwhile: then this answer is not for this log.)
     if (reply.ok && !current && reply.result.text) say("assistant", reply.result.text);
-    if (!reply.ok) problem(reply.error.message);
+    if (!reply.ok && reply.error.code !== "cancelled") problem(reply.error.message, fixesFor(reply.error), regenerateLast);
     showTurnActions();
   }
   loadConversations();

@@ -232,6 +232,9 @@ function render(state) {
   // Without a host there is no session behind any card: show the last known list, but not as live.
   const live = state.host === "connected";
   list.replaceChildren(...servers.map((server) => card(live ? server : { ...server, state: "offline", error: null })));
+  // Nothing connected yet: say what Connect will do before anyone presses it.
+  document.getElementById("empty").hidden = !live || servers.some((s) => s.state === "connected");
+  document.getElementById("retry-host").hidden = state.host !== "connecting" || !state.hostError;
   addSection.hidden = !live;
   text(document.getElementById("add-workspace-open"), servers.some(isNotionEntry) ? "Add another Notion workspace" : "Add a Notion workspace");
   for (const notice of state.status?.notices ?? []) {
@@ -277,6 +280,9 @@ function card(server) {
   text(error, server.error);
 
   const connectButton = node.querySelector(".connect");
+  // A server that failed: its button tries again now instead of waiting for the next attempt.
+  if (server.state === "error") connectButton.textContent = "Retry now";
+  if (server.state === "needs_auth") connectButton.title = "Sign in again in a new window";
   // A remote server still connecting may be waiting for a sign-in only the person can give: Connect stays
   // available, and the host lets it join (or follow) the attempt under way.
   connectButton.hidden = ["connected", "offline"].includes(server.state) || (server.state === "connecting" && server.kind !== "remote");
@@ -365,6 +371,13 @@ async function act(server, [verb, fields], timeoutMs) {
 }
 
 document.getElementById("retry").addEventListener("click", () => client.reconnect());
+document.getElementById("retry-host").addEventListener("click", () => client.reconnect());
+document.getElementById("copy-install").addEventListener("click", (event) => {
+  navigator.clipboard.writeText("notion-bridge install").then(
+    () => (event.target.textContent = "Copied"),
+    () => (event.target.textContent = "Select the command and copy it"),
+  );
+});
 // The page behind the popup, looked up now: on the click there is no time for it, as sidePanel.open() must run
 // within the click's gesture, and an await before asking the background would spend it.
 let pageTabId;

@@ -12,10 +12,14 @@ import {
   resourcesSubscribe,
   resourcesTemplates,
   resourcesUnsubscribe,
+  serverConnect,
+  serverEnable,
   toolCall,
   toolsList,
 } from "../shared/host-requests.js";
+import { fixesFor } from "../shared/fixes.js";
 import { renderMarkdown } from "../shared/markdown.js";
+import { busyAfter, notice } from "../shared/notice.js";
 import { NotionForms } from "../shared/notion-forms.js";
 import { quickActionsFor } from "../shared/notion-quick.js";
 import { progressBar } from "../shared/progress.js";
@@ -222,15 +226,37 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   document.getElementById("run-progress").replaceChildren();
   stop.hidden = false;
   stop.disabled = false;
+  const done = busyAfter(document.getElementById("run-progress"), `Waiting for ${tool.name}…`);
   const reply = await call.reply;
+  done();
   running = null;
   stop.hidden = true;
   run.disabled = false;
   run.textContent = "Run";
   document.getElementById("output").hidden = false;
-  const result = reply.ok ? reply.result : { isError: true, content: [{ type: "text", text: reply.error.message }] };
-  copyText = renderResult(document.getElementById("result"), result);
+  const resultBox = document.getElementById("result");
+  if (reply.ok) {
+    copyText = renderResult(resultBox, reply.result, { markdown: true });
+    return;
+  }
+  // The call never got an answer: say why, with what fixes it.
+  copyText = reply.error.message;
+  resultBox.replaceChildren(notice(reply.error.message, fixesFor(reply.error, { server: serverSelect.value }), fix));
 });
+
+/** Carry out a fix offered beside an error (shared/fixes.js). */
+async function fix(action) {
+  const form = document.getElementById("form");
+  if (action.kind === "options") chrome.tabs.create({ url: chrome.runtime.getURL("options/options.html") });
+  else if (action.kind === "connect" || action.kind === "reconnect-server") {
+    const reply = await client.request(...serverConnect(action.server), 6 * 60_000);
+    if (!reply.ok) showProblems([reply.error.message]);
+    else if (reply.result.state === "connected") form.requestSubmit();
+  } else if (action.kind === "enable") {
+    await client.request(...serverEnable(action.server, true));
+  } else if (action.kind === "retry" || action.kind === "wait") form.requestSubmit();
+  else if (action.kind === "reconnect" || action.kind === "install") client.reconnect();
+}
 
 // The server's progress reports for the call in flight move a bar under the form.
 client.onEvent("tool.progress", (event) => {
