@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +40,37 @@ def spawn_host(host_home: Path) -> Iterator[Callable[..., HostProcess]]:
     yield spawn
     for host in started:
         host.__exit__()
+
+
+@dataclass
+class Product:
+    """One Chromium with the extension installed as a person would have it, shared by the browser suites that
+    only look (accessibility, screenshots): the Notion-compatible server with sign-in (its entry disabled at
+    first) and the sample SQLite database (writes allowed, so a chat's write waits for approval), no chat model until a test sets one up."""
+
+    driver: Any
+    notion: Any
+    home: Path
+    profile: Path
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
+    from dev_notion.testing import DevNotionProcess
+    from devkit.browser import chromium
+
+    tmp = tmp_path_factory.mktemp("product")
+    profile, home = tmp / "profile", tmp / "home"
+    with DevNotionProcess(auth=True, workspace_name="Acme Corp") as notion:
+        write_config(home, [
+            {"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url, "enabled": False},
+            {"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
+             "db_path": str(home / "data" / "sample.db"), "allow_writes": True},
+        ])  # fmt: skip
+        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
+        subprocess.run(
+            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
+            check=True, capture_output=True, env=env,
+        )  # fmt: skip
+        with chromium(profile) as driver:
+            yield Product(driver, notion, home, profile)

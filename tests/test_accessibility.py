@@ -1,46 +1,28 @@
 """axe-core over every extension page a person sees — popup, tool runner, options, chat panel, welcome, logs — in light
 and dark mode, with the real host behind them: no serious or critical violation. Also saves the popup and the
-panel in both schemes (artifacts/screenshots/, and docs/screens/ with NOTION_BRIDGE_UPDATE_SCREENS=1)."""
+panel in both schemes in artifacts/screenshots/ (docs/screens/ is tests/test_screens.py's). The browser is shared
+with tests/test_screens.py (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from dev_notion.testing import DevNotionProcess
 from devkit import axe
-from devkit.browser import ARTIFACTS, card_text, chromium, extension_page, screenshot, wait_until
-from devkit.host_process import write_config
+from devkit.browser import ARTIFACTS, card_text, extension_page, screenshot, wait_until
 from tests.support.processes import ROOT
 
-SCREENS = ROOT / "docs" / "screens"
 SCHEMES = ("light", "dark")
 FINDINGS = ROOT / "artifacts" / "accessibility.json"
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("a11y")
-    profile, home = tmp / "profile", tmp / "home"
-    with DevNotionProcess(auth=True, workspace_name="Acme Corp") as notion:
-        write_config(home, [
-            {"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url, "enabled": False},
-            {"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
-             "db_path": str(home / "data" / "sample.db")},
-        ])  # fmt: skip
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
-        with chromium(profile) as driver:
-            yield driver
+@pytest.fixture
+def browser(product):
+    """The shared browser (tests/conftest.py), also used by tests/test_screens.py."""
+    return product.driver
 
 
 def scheme(driver, name: str) -> None:
@@ -72,10 +54,13 @@ def options_ready(driver) -> None:
 def panel_ready(driver) -> None:
     wait_until(lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
     if not driver.find_elements(By.CSS_SELECTOR, "#log .toolcard"):
-        # A conversation on screen, so the messages and tool cards are checked too.
+        # A conversation on screen, so the messages and tool cards (a result table among them) are checked too.
         driver.find_element(By.ID, "text").send_keys("/sql SELECT name, type FROM sqlite_master LIMIT 3")
         driver.find_element(By.ID, "send").click()
-    wait_until(lambda: "sqlite_master" in driver.find_element(By.ID, "log").text, "the tool card")
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '#log .toolcard[data-status="done"] table.rows td'),
+        "the tool card",
+    )
 
 
 def logs_ready(driver) -> None:
@@ -119,10 +104,7 @@ def test_no_serious_or_critical_accessibility_violations(browser, name, color_sc
     found = axe.audit(browser)
     record(name, color_scheme, found)
     if name in ("popup", "panel"):
-        shot = screenshot(browser, f"{name}-{color_scheme}", ARTIFACTS)
-        if os.environ.get("NOTION_BRIDGE_UPDATE_SCREENS") == "1":
-            SCREENS.mkdir(parents=True, exist_ok=True)
-            (SCREENS / shot.name).write_bytes(shot.read_bytes())
+        screenshot(browser, f"{name}-{color_scheme}", ARTIFACTS)
     assert axe.blocking(found) == [], axe.describe(axe.blocking(found))
 
 
