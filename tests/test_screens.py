@@ -11,7 +11,15 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from devkit.browser import ARTIFACTS, card_text, chromium, extension_page, screenshot, wait_until
+from devkit.browser import (
+    ARTIFACTS,
+    card_text,
+    chromium,
+    extension_page,
+    screenshot,
+    sign_in_from_popup,
+    wait_until,
+)
 from tests.support.processes import ROOT
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -63,26 +71,36 @@ def card(driver, server: str):
     return driver.find_element(By.CSS_SELECTOR, f'[data-server="{server}"]')
 
 
+def click(driver, css: str, what: str) -> None:
+    """Find and click at once, again if the page redrew it meanwhile (the popup redraws on every change)."""
+
+    def clicked() -> bool:
+        driver.find_element(By.CSS_SELECTOR, css).click()
+        return True
+
+    wait_until(clicked, what)
+
+
 def test_the_popup_from_nothing_connected_to_signed_in(product):
     driver = product.driver
     open_page(driver, "popups/popup.html", POPUP)
     wait_until(lambda: "Connected" in card_text(driver, "sqlite"), "SQLite to connect")
     # Nothing connected: the popup says what Connect will do.
-    card(driver, "sqlite").find_element(By.CSS_SELECTOR, ".enable input").click()
+    click(driver, '[data-server="sqlite"] .enable input', "the Enabled box")
     wait_until(lambda: driver.find_element(By.ID, "empty").is_displayed(), "the empty state")
     assert "Connect" in driver.find_element(By.ID, "empty").text
     shoot(driver, "popup-empty")
-    card(driver, "sqlite").find_element(By.CSS_SELECTOR, ".enable input").click()
+    click(driver, '[data-server="sqlite"] .enable input', "the Enabled box")
     wait_until(lambda: "Connected" in card_text(driver, "sqlite"), "SQLite to connect again")
     wait_until(lambda: not driver.find_element(By.ID, "empty").is_displayed(), "the empty state to go")
 
     # Connecting, with the sign-in window open; refused, the card says so and offers Connect.
-    card(driver, "notion").find_element(By.CSS_SELECTOR, ".enable input").click()
+    click(driver, '[data-server="notion"] .enable input', "the Enabled box")
     wait_until(
         lambda: card(driver, "notion").find_element(By.CSS_SELECTOR, ".connect").is_displayed(), "Connect"
     )
     popup = driver.current_window_handle
-    card(driver, "notion").find_element(By.CSS_SELECTOR, ".connect").click()
+    click(driver, '[data-server="notion"] .connect', "Connect")
     wait_until(lambda: len(driver.window_handles) > 1, "the consent window")
     consent = next(h for h in driver.window_handles if h != popup)
     wait_until(lambda: "Connecting" in card_text(driver, "notion"), "the card to say Connecting")
@@ -97,7 +115,7 @@ def test_the_popup_from_nothing_connected_to_signed_in(product):
     shoot(driver, "popup-needs-auth")
 
     # The action works: Connect opens the consent window, and Allow connects.
-    connect.click()
+    click(driver, '[data-server="notion"] .connect', "Connect on the needs-auth card")
     wait_until(lambda: len(driver.window_handles) > 1, "the consent window, from the needs-auth card")
     driver.switch_to.window(next(h for h in driver.window_handles if h != popup))
     wait_until(lambda: driver.find_elements(By.ID, "allow"), "the consent page")
@@ -204,6 +222,86 @@ def test_the_chat_panel_empty_mid_answer_and_with_a_table(product):
     assert table.get_attribute("data-rows") == "25" and table.is_displayed(), "open, without a click"
     driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", table)
     shoot(driver, "panel-table")
+
+
+OPTIONS_TABS = (
+    "const done = arguments[0]; chrome.tabs.query({url: chrome.runtime.getURL('options/options.html')})"
+    ".then((tabs) => done(tabs.map((t) => t.id)));"
+)
+
+
+def close_options(driver) -> None:
+    for tab in driver.execute_async_script(OPTIONS_TABS):
+        driver.execute_async_script("chrome.tabs.remove(arguments[0]).then(arguments[1]);", tab)
+
+
+def problem_fix(driver, kind: str):
+    return driver.find_element(By.CSS_SELECTOR, f'#problem button[data-fix="{kind}"]')
+
+
+def test_errors_in_the_chat_carry_the_action_that_fixes_them(product):
+    driver = product.driver
+    open_page(driver, "popups/popup.html", POPUP)
+    wait_until(lambda: card_text(driver, "notion"), "the Notion card")
+    if "Connected" not in card_text(driver, "notion"):
+        if not card(driver, "notion").find_element(By.CSS_SELECTOR, ".enable input").is_selected():
+            click(driver, '[data-server="notion"] .enable input', "the Enabled box")
+        sign_in_from_popup(driver, "notion", "allow")
+        wait_until(lambda: "Connected" in card_text(driver, "notion"), "Notion to connect", 60)
+
+    # Rate limited: the time left, and Retry once it is over, which runs the call again.
+    panel(driver)
+    product.notion.admin("rate-limit", calls=1, retry_after_seconds=2)
+    driver.find_element(By.ID, "text").send_keys("/search handbook")
+    driver.find_element(By.ID, "send").click()
+    wait_until(
+        lambda: driver.find_elements(By.CSS_SELECTOR, '.toolcard button[data-fix="wait"]'), "the retry"
+    )
+    card_words = driver.find_element(By.CSS_SELECTOR, ".toolcard").text
+    assert "rate limiting: try again in 2 s" in card_words, card_words
+    retry = '.toolcard button[data-fix="wait"]'
+    assert driver.find_element(By.CSS_SELECTOR, retry).get_attribute("disabled") is not None, "not yet"
+    screenshot(driver, "panel-rate-limited")
+    wait_until(
+        lambda: driver.find_element(By.CSS_SELECTOR, retry).get_attribute("disabled") is None, "the wait", 10
+    )
+    click(driver, retry, "Retry")
+    wait_until(
+        lambda: len(driver.find_elements(By.CSS_SELECTOR, '.toolcard[data-status="done"]')) == 2,
+        "the second try",
+    )
+    assert "Engineering Handbook" in driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1].text
+
+    with ScriptedLLM() as llm:
+        configured = driver.execute_async_script(
+            "(async () => { " + CONFIGURE + " })().catch((e) => arguments[1]({error: String(e)}));",
+            llm.base_url,
+        )
+        assert configured.get("ok"), configured
+        # The model's key refused: the options page, one click away.
+        llm.plan = [{"status": 401, "message": "invalid api key"}]
+        panel(driver)
+        driver.find_element(By.ID, "text").send_keys("Hello")
+        driver.find_element(By.ID, "send").click()
+        wait_until(lambda: problem_fix(driver, "options").is_displayed(), "the options button")
+        assert "API key" in driver.find_element(By.ID, "problem").text
+        screenshot(driver, "panel-key-refused")
+        close_options(driver)
+        click(driver, '#problem button[data-fix="options"]', "Open options")
+        wait_until(lambda: driver.execute_async_script(OPTIONS_TABS), "the options page to open")
+        close_options(driver)
+
+        # Too long for the model: a new conversation, one click away.
+        llm.context_limit = 50
+        panel(driver)
+        driver.find_element(By.ID, "text").send_keys("Hello again")
+        driver.find_element(By.ID, "send").click()
+        wait_until(lambda: problem_fix(driver, "new-chat").is_displayed(), "the new-conversation button", 60)
+        screenshot(driver, "panel-too-long")
+        click(driver, '#problem button[data-fix="new-chat"]', "Start a new conversation")
+        wait_until(lambda: driver.find_elements(By.ID, "intro"), "a fresh conversation's first screen")
+        assert not driver.find_elements(By.CSS_SELECTOR, "#log .msg")
+        assert driver.find_element(By.ID, "conversations").get_attribute("value") == ""
 
 
 def test_the_options_page(product):

@@ -42,7 +42,7 @@ import {
   toolCall,
   toolsList,
 } from "../shared/host-requests.js";
-import { fixesFor } from "../shared/fixes.js";
+import { fixesFor, resultProblem } from "../shared/fixes.js";
 import { introModel } from "../shared/intro.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import {
@@ -279,6 +279,13 @@ function toolCard(event) {
   }
   if (event.status === "running" && bars.has(event.call_id)) inner.append(bars.get(event.call_id).node);
   else if (event.status !== "running") bars.delete(event.call_id);
+  const refusal = own && event.result ? resultProblem(event.result, event.server_name ?? event.server) : null;
+  if (refusal) {
+    const call = direct.get(event.call_id);
+    const words = el("div", "error");
+    words.append(notice(refusal.words, refusal.fixes.map((f) => ({ server: event.server, ...f })), (action) => fix(action, () => runTool(call))));
+    card.append(words);
+  }
   if (event.error) {
     const call = direct.get(event.call_id);
     const fixes = event.status === "cancelled" ? [] : fixesFor(event.failure ?? { code: "", message: event.error }, { server: event.server });

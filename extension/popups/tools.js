@@ -17,7 +17,7 @@ import {
   toolCall,
   toolsList,
 } from "../shared/host-requests.js";
-import { fixesFor } from "../shared/fixes.js";
+import { fixesFor, resultProblem } from "../shared/fixes.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { busyAfter, notice } from "../shared/notice.js";
 import { NotionForms } from "../shared/notion-forms.js";
@@ -237,10 +237,14 @@ document.getElementById("form").addEventListener("submit", async (event) => {
   const resultBox = document.getElementById("result");
   if (reply.ok) {
     copyText = renderResult(resultBox, reply.result, { markdown: true });
+    const name = latestServers.find((s) => s.id === serverSelect.value)?.name;
+    const refusal = resultProblem(reply.result, name);
+    if (refusal) resultBox.prepend(notice(refusal.words, refusal.fixes.map((f) => ({ server: serverSelect.value, ...f })), fix));
     return;
   }
   // The call never got an answer: say why, with what fixes it.
   copyText = reply.error.message;
+  resultBox.classList.add("is-error");
   resultBox.replaceChildren(notice(reply.error.message, fixesFor(reply.error, { server: serverSelect.value }), fix));
 });
 

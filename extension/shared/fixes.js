@@ -65,3 +65,21 @@ export function serverFix(server, now = Date.now()) {
   }
   return null;
 }
+
+/**
+ * A tool's answer that is itself a refusal a person can act on: rate limiting (Notion's `structuredContent.error`
+ * with `retry_after_seconds`) gives {words, fixes} with a retry when the wait is over; anything else null (its own
+ * text says what went wrong).
+ */
+export function resultProblem(result, serverName = "The server") {
+  const error = result?.isError ? result.structuredContent?.error : null;
+  if (!error || typeof error !== "object") return null;
+  if (error.code === "rate_limited") {
+    const seconds = Math.max(1, Math.ceil(Number(error.retry_after_seconds) || 1));
+    return { words: `${serverName} is rate limiting: try again in ${seconds} s.`, fixes: [{ kind: "wait", label: "Retry", seconds }] };
+  }
+  if (error.code === "unauthorized" || error.code === "needs_auth") {
+    return { words: `${serverName} wants you to sign in again.`, fixes: [{ kind: "connect", label: "Connect" }] };
+  }
+  return null;
+}

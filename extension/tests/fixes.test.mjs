@@ -42,3 +42,11 @@ test("waiting times in words", () => {
   assert.equal(waitSeconds("retry after 2.5 seconds"), 3);
   assert.equal(waitSeconds("no number"), null);
 });
+
+test("a rate-limited tool answer: the time left and a retry once it is over", async () => {
+  const { resultProblem } = await import("../shared/fixes.js");
+  const limited = { isError: true, content: [{ type: "text", text: "Rate limited. Retry after 2.5 seconds." }], structuredContent: { error: { code: "rate_limited", retry_after_seconds: 2.5 } } };
+  assert.deepEqual(resultProblem(limited, "Notion"), { words: "Notion is rate limiting: try again in 3 s.", fixes: [{ kind: "wait", label: "Retry", seconds: 3 }] });
+  assert.equal(resultProblem({ isError: false, structuredContent: { error: { code: "rate_limited" } } }), null);
+  assert.equal(resultProblem({ isError: true, content: [] }), null);
+});
