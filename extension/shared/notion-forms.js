@@ -35,6 +35,7 @@ import {
   toolError,
   usersOf,
 } from "./notion-results.js";
+import { drawTable } from "./result-table-dom.js";
 
 const QUERY_TOOL = "notion-query-data-sources";
 
@@ -70,33 +71,44 @@ function link(url, text) {
   return safe ? el("a", { href: safe, target: "_blank", rel: "noopener noreferrer" }, text || safe) : el("span", {}, text);
 }
 
-/** Rows as a table: the title links to its page in Notion; dates under their property's name; lists joined. */
+/**
+ * Rows as a table (the result table every page uses: sortable, counted, copied as CSV or Markdown): the title
+ * links to its page in Notion; dates under their property's name; lists joined.
+ */
 export function rowsTable(rows, schema = {}) {
   const titleName = Object.entries(schema).find(([, p]) => p.type === "title")?.[0];
-  const columns = [];
+  const keys = [];
   for (const row of rows) {
     for (const key of Object.keys(row)) {
-      if (key === "url" || key === "createdTime" || /^date:.*:(end|is_datetime)$/.test(key) || columns.includes(key)) continue;
-      columns.push(key);
+      if (key === "url" || key === "createdTime" || /^date:.*:(end|is_datetime)$/.test(key) || keys.includes(key)) continue;
+      keys.push(key);
     }
   }
   const label = (key) => key.replace(/^date:(.*):start$/, "$1").replace(/^userDefined:/, "");
-  const table = el("table", { class: "rows nf-rows" });
-  const head = table.createTHead().insertRow();
-  columns.forEach((key) => head.append(el("th", {}, label(key))));
-  const body = table.createTBody();
-  for (const row of rows) {
-    const tr = body.insertRow();
-    columns.forEach((key, i) => {
-      const value = row[key];
-      const text = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(", ")
-        : typeof value === "string" && value.startsWith("[") ? (() => { try { return JSON.parse(value).join(", "); } catch { return value; } })()
-          : String(value);
-      const isTitle = key === titleName || (!titleName && i === 0);
-      tr.append(el("td", {}, isTitle && row.url ? link(row.url, text || "Untitled") : text));
-    });
+  const columns = keys.map(label);
+  const titleColumn = label(titleName && keys.includes(titleName) ? titleName : keys[0] ?? "");
+  const shown = rows.map((row) => {
+    const entry = Object.fromEntries(keys.map((key, i) => [columns[i], cellWords(row[key])]));
+    if (row.url && !entry[titleColumn]) entry[titleColumn] = "Untitled";
+    entry[PAGE] = safeUrl(row.url ?? "") || null;
+    return entry;
+  });
+  return drawTable({ columns, rows: shown, truncated: false }, { className: "nf-rows", linkOf: (row, column) => (column === titleColumn ? row[PAGE] : null) });
+}
+
+const PAGE = Symbol("the row's page in Notion");
+
+function cellWords(value) {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.join(", ");
+  if (typeof value === "string" && value.startsWith("[")) {
+    try {
+      return JSON.parse(value).join(", ");
+    } catch {
+      return value;
+    }
   }
-  return table;
+  return String(value);
 }
 
 /**

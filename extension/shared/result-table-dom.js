@@ -15,12 +15,13 @@ function el(tag, className, text) {
   return node;
 }
 
-function cellNode(value) {
+function cellNode(value, href = null) {
   const text = cellText(value);
   const td = el("td");
-  if (typeof value === "string" && /^https:\/\/[^\s]+$/.test(value)) {
-    const link = el("a", "", text);
-    link.href = value;
+  const address = href && /^https?:\/\/[^\s]+$/.test(href) ? href : typeof value === "string" && /^https:\/\/[^\s]+$/.test(value) ? value : null;
+  if (address) {
+    const link = el("a", "", text || address);
+    link.href = address;
     link.target = "_blank";
     link.rel = "noopener noreferrer";
     td.append(link);
@@ -52,8 +53,9 @@ async function copy(button, text, label) {
 /**
  * The node for `model` ({columns, rows, truncated, truncatedBy}): a bar with the count and the copy buttons, then a
  * scrolling table. Its root carries data-rows (the rows the result holds); the virtual view also data-virtual.
+ * `linkOf(row, column)` may give a cell an address to link to (only http(s) is taken); `className` marks the table.
  */
-export function drawTable(model) {
+export function drawTable(model, { className = "", linkOf = null } = {}) {
   const root = el("div", "result-table");
   root.dataset.rows = String(model.rows.length);
   const bar = el("div", "table-bar");
@@ -75,7 +77,7 @@ export function drawTable(model) {
   scroller.tabIndex = 0; // a scrolling region is reachable with the keyboard
   scroller.setAttribute("role", "region");
   scroller.setAttribute("aria-label", `Result table, ${countWords(model)}`);
-  const table = el("table", "rows");
+  const table = el("table", `rows ${className}`.trim());
   const virtual = model.rows.length > VIRTUAL_FROM;
   if (virtual) {
     root.dataset.virtual = "true";
@@ -123,7 +125,7 @@ export function drawTable(model) {
 
   function rowNode(row) {
     const tr = el("tr");
-    for (const column of model.columns) tr.append(cellNode(row[column]));
+    for (const column of model.columns) tr.append(cellNode(row[column], linkOf?.(row, column) ?? null));
     return tr;
   }
 
