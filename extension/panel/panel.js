@@ -300,7 +300,9 @@ function toolCard(event) {
       button.type = "button";
       button.addEventListener("click", async () => {
         row.querySelectorAll("button").forEach((b) => (b.disabled = true));
+        const done = busyAfter(row, approve ? "Sending…" : "Declining…");
         const reply = await client.request(...chatApprove(event.conversation_id, event.call_id, approve, always));
+        done();
         if (!reply.ok) {
           problem(reply.error.message);
           row.querySelectorAll("button").forEach((b) => (b.disabled = false));
@@ -688,7 +690,10 @@ async function openConversation(id) {
   stopEditing();
   showTotal(null);
   if (!id) return showIntro();
+  hideIntro();
+  const done = busyAfter(log, "Opening the conversation…");
   const reply = await client.request(...chatHistory(id));
+  done();
   if (!reply.ok) return problem(reply.error.message);
   for (const message of reply.result.messages) {
     if (message.role === "user" && !message.synthetic) say("user", message.display ?? message.content, { turn: true });

@@ -13,6 +13,7 @@ import {
   serverEnable,
   serverRemove,
 } from "../shared/host-requests.js";
+import { busyAfter } from "../shared/notice.js";
 import { formModel, prune, validate } from "../shared/schema-form.js";
 import { renderForm } from "../shared/schema-form-dom.js";
 
@@ -360,7 +361,10 @@ addForm.addEventListener("submit", async (event) => {
 
 /** Send a request about a server ([verb, fields] from host-requests.js); a refusal shows on its card. */
 async function act(server, [verb, fields], timeoutMs) {
+  const actions = document.querySelector(`[data-server="${CSS.escape(server.id)}"] .actions`);
+  const done = actions ? busyAfter(actions, "Working…") : () => {};
   const reply = await client.request(verb, fields, timeoutMs);
+  done();
   if (!reply.ok) {
     const node = document.querySelector(`[data-server="${CSS.escape(server.id)}"] .error`);
     if (node) {
