@@ -180,6 +180,10 @@ for (const payload of corpus) {
   results.renderResult(result, {content: [{type: 'text', text: payload}],
                                 structuredContent: {rows: [{name: payload, link: payload}]}});
   stage.appendChild(result);
+  // As the chat's cards and the tool runner show a tool's text: through the Markdown renderer.
+  const asMarkdown = document.createElement('div');
+  results.renderResult(asMarkdown, {content: [{type: 'text', text: payload}]}, {markdown: true});
+  stage.appendChild(asMarkdown);
 }
 // Give any handler, load or navigation a chance to fire before looking.
 await new Promise((resolve) => setTimeout(resolve, 300));
