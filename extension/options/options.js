@@ -38,6 +38,7 @@ async function refresh() {
     body.dataset.signature = signature;
     body.replaceChildren(...config.servers.map(row));
   }
+  showStates();
   renderAlwaysAllowed(config.servers);
   renderToolSwitches();
   const sqlite = config.servers.find((s) => s.builtin === "sqlite");
@@ -146,6 +147,10 @@ function row(server) {
     td.textContent = value;
     tr.append(td);
   }
+  // Its live state, as the popup's badge shows it (updated in place as the host reports changes).
+  const state = document.createElement("td");
+  state.append(Object.assign(document.createElement("span"), { className: "badge" }));
+  tr.append(state);
   const actions = document.createElement("td");
   const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "Edit", className: "edit" });
   edit.addEventListener("click", () => load(server));
@@ -410,6 +415,24 @@ document.getElementById("import-apply").addEventListener("click", async () => {
   importForm.text.value = "";
   show("import-done", `Added ${reply.result.added.map((s) => s.name).join(", ") || "nothing"}.`);
   refresh();
+});
+
+const STATE_WORDS = { disabled: "Disconnected", connecting: "Connecting", connected: "Connected", error: "Error", needs_auth: "Needs auth" };
+let states = new Map(); // server id -> its state, from the host's status
+
+/** Each server row's badge, from the latest status: the same words and colours as the popup's cards. */
+function showStates() {
+  for (const tr of document.querySelectorAll("#servers tbody tr")) {
+    const badge = tr.querySelector(".badge");
+    const state = states.get(tr.dataset.server) ?? "offline";
+    badge.className = `badge ${state}`;
+    badge.textContent = STATE_WORDS[state] ?? "Host offline";
+  }
+}
+
+client.onState((state) => {
+  states = new Map((state.host === "connected" ? (state.status?.servers ?? []) : []).map((s) => [s.id, s.state]));
+  showStates();
 });
 
 client.onState((state) => {
