@@ -444,7 +444,11 @@ function showIntro() {
     if (server.icon.initial) icon.append(el("span", "initial", server.icon.initial));
     item.append(icon, el("span", "name", server.name));
     if (server.tools !== null) item.append(el("span", "meta", `${server.tools} tool${server.tools === 1 ? "" : "s"}${server.notion ? " · Notion" : ""}`));
-    else item.append(el("span", `badge ${server.state}`, server.state === "needs_auth" ? "Needs sign-in" : server.state));
+    else {
+      const words = { needs_auth: "Needs sign-in", error: "Down", connecting: "Connecting" }[server.state] ?? server.state;
+      const next = Number.isFinite(server.fix?.seconds) ? ` · next try in ${server.fix.seconds} s` : "";
+      item.append(el("span", `badge ${server.state}`, words + next));
+    }
     if (server.fix) {
       const button = el("button", "fix", server.fix.label);
       button.type = "button";

@@ -36,3 +36,10 @@ test("the commands follow what is connected, and the servers' prompts join them"
 test("an image icon is never loaded: the initial instead", () => {
   assert.deepEqual(iconOf({ name: "X", workspace: { name: "Beta", icon: "https://example.com/i.png" } }), { initial: "B" });
 });
+
+test("a server that is down says when the next try is, and offers to try now", () => {
+  const down = { id: "toy", name: "Toy", state: "error", enabled: true, retry_at: Date.now() / 1000 + 30 };
+  const [entry] = introModel([down], { model: false }).servers;
+  assert.equal(entry.fix.kind, "reconnect-server");
+  assert.ok(entry.fix.seconds >= 29 && entry.fix.seconds <= 30, String(entry.fix.seconds));
+});
