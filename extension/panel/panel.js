@@ -267,8 +267,10 @@ function toolCard(event) {
     const awaiting = event.status === "awaiting_approval";
     const details = el("details", "call");
     details.open = awaiting || openCards.has(event.call_id);
-    details.addEventListener("toggle", () => (details.open ? openCards.add(event.call_id) : openCards.delete(event.call_id)));
     const summary = el("summary");
+    // Only the person's own opening is remembered (a card awaiting approval opens by itself, and closes to one line
+    // once answered); a click or Enter on the line flips it.
+    summary.addEventListener("click", () => (details.open ? openCards.delete(event.call_id) : openCards.add(event.call_id)));
     head(summary);
     if (event.result) summary.append(el("span", "gist", ` — ${resultSummary(event.result)}`));
     details.append(summary);
