@@ -6,7 +6,10 @@ window when a display exists).
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,6 +64,22 @@ def chromium(
 
 
 WELCOME = "welcome/welcome.html"
+
+
+def install_host(profile: Path, home: Path, *, token_store: str | None = None) -> None:
+    """Register the host with a throw-away Chromium profile, as ``notion-bridge install`` does for a person.
+
+    The host Chrome then starts keeps its state in ``home``; ``token_store`` ("file") picks the encrypted-file token
+    store over the OS keychain, for tests that look inside it.
+    """
+    env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
+    if token_store is not None:
+        env["NOTION_BRIDGE_TOKEN_STORE"] = token_store
+    subprocess.run(
+        [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium",
+         "--user-data-dir", str(profile), "--home", str(home)],
+        check=True, capture_output=True, env=env,
+    )  # fmt: skip
 
 
 def dismiss_welcome(driver: webdriver.Chrome, timeout: float = 10) -> bool:

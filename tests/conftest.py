@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +54,7 @@ class Product:
 @pytest.fixture(scope="session")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     from dev_notion.testing import DevNotionProcess
-    from devkit.browser import chromium
+    from devkit.browser import chromium, install_host
 
     tmp = tmp_path_factory.mktemp("product")
     profile, home = tmp / "profile", tmp / "home"
@@ -67,10 +64,6 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
             {"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
              "db_path": str(home / "data" / "sample.db"), "allow_writes": True},
         ])  # fmt: skip
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home, token_store="file")
         with chromium(profile) as driver:
             yield Product(driver, notion, home, profile)

@@ -12,10 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from dev_notion.testing import DevNotionProcess
-from devkit.browser import EXTENSION_DIR, chromium, extension_page, screenshot, wait_until
+from devkit.browser import EXTENSION_DIR, chromium, extension_page, install_host, screenshot, wait_until
 from devkit.host_process import write_config
 from tests.support.processes import free_port
 from tests.support.scripted_llm import ScriptedLLM
@@ -118,11 +115,7 @@ def make_world(tmp_path, *, with_model: bool):
             stored = json.loads(config.read_text())
             stored["llm"] = {"base_url": llm.base_url, "model": "scripted"}
             config.write_text(json.dumps(stored))
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home)
         with chromium(profile, extension=extension) as driver:
             yield World(driver, f"http://127.0.0.1:{port}", llm, notion)
     web.shutdown()

@@ -10,8 +10,6 @@ turn.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from devkit.browser import chromium, extension_page, screenshot, wait_until
+from devkit.browser import chromium, extension_page, install_host, screenshot, wait_until
 from devkit.host_process import write_config
 from tests.support.processes import ROOT
 from tests.support.scripted_llm import ScriptedLLM
@@ -68,11 +66,7 @@ def world(tmp_path):
         stored = json.loads(config.read_text())
         stored["llm"] = {"base_url": llm.base_url, "model": "scripted/vision"}
         config.write_text(json.dumps(stored))
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home)
         with chromium(profile) as driver:
             yield World(driver, llm, config)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from devkit.browser import card_text, chromium, extension_page, screenshot, wait_until
+from devkit.browser import card_text, chromium, extension_page, install_host, screenshot, wait_until
 from devkit.host_process import write_config
 from host import __version__
 from tests.test_host_supervision import STDIO_TOY
@@ -24,11 +23,7 @@ def browser(tmp_path):
     profile, home = tmp_path / "profile", tmp_path / "home"
     write_config(home, [{"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
                          "db_path": str(home / "data" / "sample.db")}, {**STDIO_TOY, "name": "Asker"}])  # fmt: skip
-    env = {**os.environ, "NOTION_BRIDGE_HOME": str(home)}
-    subprocess.run(
-        [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-        check=True, capture_output=True, env=env,
-    )  # fmt: skip
+    install_host(profile, home)
     with chromium(profile) as driver:
         driver.bridge_home = home
         yield driver

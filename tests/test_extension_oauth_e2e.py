@@ -4,10 +4,7 @@ chrome.identity.launchWebAuthFlow, and the card follows what the person does the
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -19,6 +16,7 @@ from devkit.browser import (
     card_text,
     chromium,
     extension_page,
+    install_host,
     screenshot,
     sign_in_from_popup,
     wait_until,
@@ -35,11 +33,7 @@ def setup(tmp_path):
             home,
             [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url, "enabled": False}],
         )
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home, token_store="file")
         with chromium(profile) as driver:
             yield driver, notion, home
 
@@ -77,11 +71,7 @@ def test_connect_pressed_while_the_host_is_already_connecting_opens_the_sign_in(
     with DevNotionProcess(auth=True, workspace_name="Acme Corp") as notion:
         notion.admin("discovery-delay", ms=3000)  # hold every attempt at its first metadata request
         write_config(home, [{"id": "notion", "name": "Notion", "kind": "remote", "url": notion.mcp_url}])
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home, token_store="file")
         with chromium(profile) as driver:
             driver.get(extension_page("popups/popup.html"))
             wait_until(lambda: "Connecting" in card_text(driver, "notion"), "the background attempt")

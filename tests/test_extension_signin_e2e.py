@@ -7,15 +7,12 @@ which consent at once, as a server the person already trusts does.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from devkit.browser import card_text, chromium, extension_page, screenshot, wait_until
+from devkit.browser import card_text, chromium, extension_page, install_host, screenshot, wait_until
 from devkit.host_process import write_config
 from host.config import DEFAULT_CLIENT_METADATA_URL
 from tests.support.auth_server import PRE_REGISTERED, AuthServerProcess
@@ -38,11 +35,7 @@ CONNECTING = [
 def browser(tmp_path: Path):
     profile, home = tmp_path / "profile", tmp_path / "home"
     write_config(home, [])
-    env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-    subprocess.run(
-        [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-        check=True, capture_output=True, env=env,
-    )  # fmt: skip
+    install_host(profile, home, token_store="file")
     with chromium(profile) as driver:
         yield driver, home
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from devkit.browser import chromium, extension_page, screenshot, wait_until
+from devkit.browser import chromium, extension_page, install_host, screenshot, wait_until
 from devkit.host_process import write_config
 from tests.support.figures import record
 from tests.support.processes import ROOT, free_port, wait_until_serving
@@ -52,11 +52,7 @@ def world(tmp_path: Path):
         stored = json.loads(config.read_text())
         stored["llm"] = {"base_url": llm.base_url, "model": "scripted"}
         config.write_text(json.dumps(stored))
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home, token_store="file")
         with chromium(profile) as driver:
             driver.get(extension_page("popups/popup.html"))
             wait_until(

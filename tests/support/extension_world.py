@@ -3,9 +3,6 @@ the world the Notion browser tests act in, and the steps they share (the popup, 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from dev_notion.testing import DevNotionProcess
-from devkit.browser import card_text, chromium, extension_page, wait_until
+from devkit.browser import card_text, chromium, extension_page, install_host, wait_until
 from devkit.host_process import write_config
 from tests.support.scripted_llm import ScriptedLLM
 
@@ -65,11 +62,7 @@ def world(
             configured.append({"id": "sqlite", "name": "SQLite (sample)", "kind": "stdio", "builtin": "sqlite",
                                "db_path": str(home / "data" / "sample.db")})  # fmt: skip
         write_config(home, configured, llm={"base_url": llm.base_url, "model": "scripted"})
-        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_TOKEN_STORE": "file"}
-        subprocess.run(
-            [sys.executable, "-m", "notion_bridge.cli", "install", "--browser", "chromium", "--user-data-dir", str(profile), "--home", str(home)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
+        install_host(profile, home, token_store="file")
         driver = stack.enter_context(chromium(profile))
         yield World(driver, home, servers, llm)
 
