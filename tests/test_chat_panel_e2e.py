@@ -192,7 +192,7 @@ def test_ask_on_a_page_and_approve_a_write(world):
     ask(driver, panel, "Save this article to my Reading List", use_page=True)
     wait_until(lambda: approval_buttons(driver), "the approval buttons")
     card = driver.find_element(By.CSS_SELECTOR, ".toolcard").text
-    assert "notion-create-pages" in card and "awaiting_approval" in card and "Espresso basics" in card
+    assert "notion-create-pages" in card and "Needs your approval" in card and "Espresso basics" in card
     assert not notion.admin("pages", title="Espresso basics")["pages"], "nothing is written before approval"
     screenshot(driver, "panel-awaiting-approval")
     approval_buttons(driver)[0].click()
@@ -227,7 +227,7 @@ def test_save_page_to_notion_and_an_unreadable_page(world):
     wait_until(pick, "the Reading List among what was found")
     wait_until(lambda: "In the data source Reading List" in form.text, "the data source to be chosen")
     driver.find_element(By.ID, "save-now").click()
-    wait_until(lambda: "done" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text, "the save")
+    wait_until(lambda: "Done" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text, "the save")
     saved = notion.admin("pages", title="Espresso basics")["pages"]
     assert (
         len(saved) == 1 and page_url in saved[0]["content"] and "pull for 28 seconds" in saved[0]["content"]
@@ -286,7 +286,7 @@ def test_a_page_that_frames_the_panel_gets_a_blocked_frame_and_approves_nothing(
     assert not notion.admin("pages", title="Espresso basics")["pages"], "no approval went through"
     assert len(llm.requests) == 1, "the agent still waits"
     driver.switch_to.window(panel.handle)
-    assert "awaiting_approval" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text
+    assert "Needs your approval" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text
     approval_buttons(driver)[0].click()
     wait_until(lambda: "Saved it." in log_text(driver), "the answer")
     # The first answer to a call is the only one: had the page's clicks or message approved it at any
@@ -344,7 +344,7 @@ def test_two_tabs_each_chat_in_their_own_panel_at_once(world):
     assert notion.admin("pages", title="Green tea")["pages"]
     assert not notion.admin("pages", title="Espresso basics")["pages"], "the espresso call still waits"
     text, cards = shown(espresso)
-    assert "awaiting_approval" in cards[0] and "Bravo" not in text
+    assert "Needs your approval" in cards[0] and "Bravo" not in text
     approval_buttons(driver)[0].click()
     wait_until(lambda: "Alpha saved the espresso page." in log_text(driver), "the espresso answer")
     assert "Bravo" not in log_text(driver) and len(driver.find_elements(By.CSS_SELECTOR, ".toolcard")) == 1
@@ -444,7 +444,7 @@ def slash(driver, command: str, cards: int) -> str:
     """Send a slash command and return its card's text once it is done."""
     driver.find_element(By.ID, "text").send_keys(command)
     driver.find_element(By.ID, "send").click()
-    wait_until(lambda: len(card_texts(driver)) == cards and "done" in card_texts(driver)[-1], command)
+    wait_until(lambda: len(card_texts(driver)) == cards and "Done" in card_texts(driver)[-1], command)
     return card_texts(driver)[-1]
 
 

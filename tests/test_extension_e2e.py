@@ -230,10 +230,10 @@ def test_stop_cancels_a_running_tool_call_in_the_runner_and_in_the_chat(browser)
     browser.find_element(By.ID, "text").send_keys('/tool toy.sleep {"seconds": 60}')
     browser.find_element(By.ID, "send").click()
     wait_until(lambda: browser.find_element(By.ID, "stop").is_displayed(), "the panel's Stop")
-    assert "running" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text
+    assert "Running" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text
     browser.find_element(By.ID, "stop").click()
     wait_until(
-        lambda: "cancelled" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text,
+        lambda: "Cancelled" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text,
         "the card to say so",
         10,
     )
@@ -248,7 +248,7 @@ def test_the_chat_draws_a_tool_result_as_the_tool_runner_does(browser):
     wait_until(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "the panel")
     browser.find_element(By.ID, "text").send_keys("/sql SELECT id, name FROM teams ORDER BY id")
     browser.find_element(By.ID, "send").click()
-    wait_until(lambda: "done" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text, "the query")
+    wait_until(lambda: "Done" in browser.find_element(By.CSS_SELECTOR, ".toolcard").text, "the query")
     browser.find_element(By.CSS_SELECTOR, ".toolcard details summary").click()
     cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, ".toolcard .result table.rows td")]
     assert cells[:4] == ["1", "Platform", "2", "Growth"]

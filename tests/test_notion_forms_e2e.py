@@ -66,7 +66,7 @@ def run_query(driver) -> list[str]:
     driver.find_element(By.CSS_SELECTOR, "#form-area [data-form=query] .nf-run").click()
     wait_until(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".toolcard")) > before, "the query's card")
     wait_until(
-        lambda: "done" in driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1].text, "the query to finish"
+        lambda: "Done" in driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1].text, "the query to finish"
     )
     wait_until(lambda: form_rows(driver), "the rows")
     return form_rows(driver)
@@ -254,7 +254,7 @@ def test_two_workspaces_each_with_its_name_icon_and_sign_in(tmp_path):
         choose(driver, "#workspace", "🌐 Globex")
         driver.find_element(By.ID, "text").send_keys("/search handbook\n")
         wait_until(
-            lambda: "done" in " ".join(c.text for c in driver.find_elements(By.CSS_SELECTOR, ".toolcard")),
+            lambda: "Done" in " ".join(c.text for c in driver.find_elements(By.CSS_SELECTOR, ".toolcard")),
             "the search",
         )
         assert "Notion · Globex · notion-search" in driver.find_element(By.CSS_SELECTOR, ".toolcard").text
@@ -289,7 +289,7 @@ def test_two_workspaces_each_with_its_name_icon_and_sign_in(tmp_path):
         cards = len(driver.find_elements(By.CSS_SELECTOR, ".toolcard"))
         driver.find_element(By.ID, "save-chat-now").click()
         wait_until(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".toolcard")) > cards, "the save's card")
-        wait_until(lambda: "done" in driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1].text, "the save")
+        wait_until(lambda: "Done" in driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1].text, "the save")
         assert (
             "Notion · Globex · notion-create-pages"
             in driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1].text

@@ -143,7 +143,7 @@ def test_3_a_database_and_a_filter_in_the_form_go_to_the_chat_and_the_model_runs
         'Query the Notion database "Tasks"' in sent and json.dumps(arguments, separators=(",", ":")) in sent
     ), sent
     card = driver.find_elements(By.CSS_SELECTOR, ".toolcard")[-1]
-    assert "notion-query-data-sources" in card.text and "done" in card.text
+    assert "notion-query-data-sources" in card.text and "Done" in card.text
     card.find_element(By.TAG_NAME, "summary").click()
     rows = card.find_element(By.CSS_SELECTOR, "table.rows").text
     expected = w.notion.call("notion-query-data-sources", **arguments)["results"]
@@ -164,8 +164,8 @@ def test_4_sqlite_and_notion_answer_one_question_together(signed_in):
     ask(w, "How many users in SQLite and databases in Notion?")
     approve_everything(w, "SQLite has 120 users, and Notion has 5 databases.")
     cards = [c.text for c in w.driver.find_elements(By.CSS_SELECTOR, ".toolcard")]
-    assert any("sqlite" in c.lower() and "read_query" in c and "done" in c for c in cards)
-    assert any("Notion · Acme Corp · notion-search" in c and "done" in c for c in cards)
+    assert any("sqlite" in c.lower() and "read_query" in c and "Done" in c for c in cards)
+    assert any("Notion · Acme Corp · notion-search" in c and "Done" in c for c in cards)
     fed_back = [m["content"] for m in w.llm.requests[1]["messages"] if m["role"] == "tool"]
     assert any("120" in m for m in fed_back) and any('"type": "database"' in m for m in fed_back)
     screenshot(w.driver, "brief-4-both-servers")

@@ -223,6 +223,16 @@ function stopEditing() {
  * one line (status, server, tool and what the result holds) that opens on demand; one awaiting approval shows
  * what it would send, open, with the buttons.
  */
+// What a tool card's status says to the person (the host's statuses are identifiers, card[data-status] keeps them).
+const STATUS_WORDS = {
+  awaiting_approval: "Needs your approval",
+  running: "Running",
+  done: "Done",
+  denied: "Declined",
+  error: "Failed",
+  cancelled: "Cancelled",
+};
+
 function toolCard(event) {
   let card = cards.get(event.call_id);
   if (!card) {
@@ -237,7 +247,7 @@ function toolCard(event) {
   card.classList.toggle("direct", own);
   card.dataset.status = event.status;
   card.replaceChildren();
-  const statusWords = event.status + (event.duration_ms !== undefined ? ` · ${event.duration_ms} ms` : "");
+  const statusWords = (STATUS_WORDS[event.status] ?? event.status) + (event.duration_ms !== undefined ? ` · ${event.duration_ms} ms` : "");
   const title = `${event.server_name ?? event.server ?? ""} · ${event.tool ?? ""}`;
   const head = (into) => {
     const status = el("span", `status ${event.status}`, statusWords);
