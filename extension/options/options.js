@@ -141,12 +141,15 @@ document.getElementById("reset-prompt").addEventListener("click", () => {
 function row(server) {
   const tr = document.createElement("tr");
   tr.dataset.server = server.id;
-  const where = server.kind === "remote" ? server.url : server.builtin ? `built-in SQLite: ${server.db_path}` : (server.command ?? []).join(" ");
+  // A database is named by its file; the whole path (long, and the same folder for most people) is on hover and in Edit.
+  const databaseFile = server.builtin ? String(server.db_path ?? "").split(/[\\/]/).pop() : "";
+  const where = server.kind === "remote" ? server.url : server.builtin ? `built-in SQLite: ${databaseFile}` : (server.command ?? []).join(" ");
   for (const value of [server.name, server.kind, where]) {
     const td = document.createElement("td");
     td.textContent = value;
     tr.append(td);
   }
+  if (server.builtin) tr.lastElementChild.title = server.db_path ?? "";
   // Its live state, as the popup's badge shows it (updated in place as the host reports changes).
   const state = document.createElement("td");
   state.append(Object.assign(document.createElement("span"), { className: "badge" }));
