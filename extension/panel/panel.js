@@ -217,12 +217,6 @@ function stopEditing() {
   document.getElementById("send").textContent = "Send";
 }
 
-/**
- * A tool call's card. The panel's own calls (a slash command, a form's Run, Save page) show their result open, as a
- * table when it is tabular and as Markdown when it is text, with the arguments folded away. The model's calls stay
- * one line (status, server, tool and what the result holds) that opens on demand; one awaiting approval shows
- * what it would send, open, with the buttons.
- */
 // What a tool card's status says to the person (the host's statuses are identifiers, card[data-status] keeps them).
 const STATUS_WORDS = {
   awaiting_approval: "Needs your approval",
@@ -233,6 +227,13 @@ const STATUS_WORDS = {
   cancelled: "Cancelled",
 };
 
+/**
+ * A tool call's card. The panel's own calls (a slash command, Save page) show their result open, as a
+ * table when it is tabular and as Markdown when it is text, with the arguments folded away. A Notion form's Run draws
+ * its result in the form, so its card stays one line, as the model's do. The model's calls stay
+ * one line (status, server, tool and what the result holds) that opens on demand; one awaiting approval shows
+ * what it would send, open, with the buttons.
+ */
 function toolCard(event) {
   let card = cards.get(event.call_id);
   if (!card) {
@@ -243,7 +244,8 @@ function toolCard(event) {
     log.append(card);
     current = null; // text after a tool call starts a new bubble
   }
-  const own = direct.has(event.call_id);
+  const mine = direct.has(event.call_id); // started by this panel: its refusals carry their fix
+  const own = mine && !direct.get(event.call_id).compact; // shown open
   card.classList.toggle("direct", own);
   card.dataset.status = event.status;
   card.replaceChildren();
@@ -291,18 +293,18 @@ function toolCard(event) {
   }
   if (event.status === "running" && bars.has(event.call_id)) inner.append(bars.get(event.call_id).node);
   else if (event.status !== "running") bars.delete(event.call_id);
-  const refusal = own && event.result ? resultProblem(event.result, event.server_name ?? event.server) : null;
+  const refusal = mine && event.result ? resultProblem(event.result, event.server_name ?? event.server) : null;
   if (refusal) {
     const call = direct.get(event.call_id);
     const words = el("div", "error");
-    words.append(notice(refusal.words, refusal.fixes.map((f) => ({ server: event.server, ...f })), (action) => fix(action, () => runTool(call))));
+    words.append(notice(refusal.words, refusal.fixes.map((f) => ({ server: event.server, ...f })), (action) => fix(action, () => runTool(call, { compact: call.compact }))));
     card.append(words);
   }
   if (event.error) {
     const call = direct.get(event.call_id);
     const fixes = event.status === "cancelled" ? [] : fixesFor(event.failure ?? { code: "", message: event.error }, { server: event.server });
     const words = el("div", "error");
-    words.append(notice(event.error, fixes, (action) => fix(action, call ? () => runTool(call) : null)));
+    words.append(notice(event.error, fixes, (action) => fix(action, call ? () => runTool(call, { compact: call.compact }) : null)));
     card.append(words);
   }
   if (event.status === "awaiting_approval") {
@@ -728,12 +730,12 @@ async function pageContext() {
 }
 
 /** Run a tool from the panel itself (a slash command, Save page), on a card of its own that Stop can cancel. */
-async function runTool({ server, tool, arguments: args }) {
+async function runTool({ server, tool, arguments: args }, { compact = false } = {}) {
   const call = client.start(...toolCall(server, tool, args), 130_000);
   // The card names the server as its status does: a Notion workspace's card says which workspace.
   const server_name = status?.servers?.find((s) => s.id === server)?.name ?? server;
   const shown = { call_id: call.id, server, server_name, tool, arguments: args };
-  direct.set(call.id, { server, tool, arguments: args });
+  direct.set(call.id, { server, tool, arguments: args, compact });
   toolCard({ ...shown, status: "running" });
   calls.add(call.id);
   showRunning();
@@ -821,7 +823,7 @@ function workspaceName(server) {
 const formHost = {
   client,
   server: chosenWorkspace,
-  run: (server, tool, args) => runTool({ server, tool, arguments: args }),
+  run: (server, tool, args) => runTool({ server, tool, arguments: args }, { compact: true }), // the form shows the result
   ask: (message) => sendToModel(message),
   problem,
   workspaceName,
