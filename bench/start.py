@@ -1,0 +1,112 @@
+"""How quickly a freshly started host answers: spawn → hello, and spawn → the first SQLite answer.
+
+    python -m bench.start [--starts 10]
+
+Each start is what the browser does when the extension connects: a new host process, configured with the
+built-in SQLite server, driven the way the popup does, so the figure is what a person who opens the popup
+right after starting the browser waits for: as soon as the status says the SQLite server is connected, a
+``list_tables`` call goes out; the figure is the time of its answer, counted from the spawn. Also printed: the
+spawn → "connected" time, and how long ``python -X importtime`` says each process spends importing (the host
+up to the first answer and the SQLite child on its own). Nothing here asserts on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from devkit.host_process import HostProcess, write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _sqlite_config(home: Path) -> None:
+    write_config(home, [{"id": "sqlite", "name": "SQLite", "kind": "stdio", "builtin": "sqlite",
+                         "db_path": str(home / "data" / "sample.db")}])  # fmt: skip
+
+
+def one_start(home: Path) -> dict[str, float]:
+    """Milliseconds from the spawn to the hello, to "connected", and to the first tool answer."""
+    with HostProcess(home, heartbeat_s=15) as host:
+        host.wait_state("sqlite", "connected", timeout=60)
+        connected = time.perf_counter()
+        host.result("tool.call", server="sqlite", tool="list_tables", arguments={}, timeout=60)
+        answered = time.perf_counter()
+        assert host.first_frame_at is not None
+        return {
+            "hello_ms": (host.first_frame_at - host.started_at) * 1000,
+            "connected_ms": (connected - host.started_at) * 1000,
+            "first_answer_ms": (answered - host.started_at) * 1000,
+        }
+
+
+def import_ms(argv: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Total and largest top-level imports of one process run with -X importtime, in milliseconds."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    top: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        found = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)", line)
+        if found and len(found.group(2)) <= 1:  # top level: one space after the bar
+            top[found.group(3)] = int(found.group(1)) / 1000
+    largest = dict(sorted(top.items(), key=lambda kv: -kv[1])[:6])
+    return {"total": round(sum(top.values()), 1), "largest": {k: round(v, 1) for k, v in largest.items()}}
+
+
+def run(starts: int = 10) -> dict:
+    samples: dict[str, list[float]] = {"hello_ms": [], "connected_ms": [], "first_answer_ms": []}
+    load = os.getloadavg()
+    for _ in range(starts):
+        with tempfile.TemporaryDirectory() as home:
+            _sqlite_config(Path(home))
+            for key, value in one_start(Path(home)).items():
+                samples[key].append(value)
+    with tempfile.TemporaryDirectory() as home:
+        db = Path(home) / "sample.db"
+        # The child alone: its imports up to serving, with stdin at EOF so it exits at once.
+        child = import_ms(["-m", "host.sqlite_server", "--db", str(db), "--create-sample"])
+        host_imports = import_ms(["-c", "import host.app"])
+
+    def figure(key: str) -> dict[str, float]:
+        values = samples[key]
+        return {"median": round(statistics.median(values), 1), "max": round(max(values), 1)}
+
+    return {
+        "start": {
+            "starts": starts,
+            "hello_ms": {**figure("hello_ms"), "target": 100},
+            "connected_ms": figure("connected_ms"),
+            "first_answer_ms": {**figure("first_answer_ms"), "target": 1000},
+            "imports_ms": {"host_app": host_imports, "sqlite_child": child},
+            "load_average": [round(x, 2) for x in load],
+        },
+        "samples": {"start_" + key: values for key, values in samples.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--starts", type=int, default=10)
+    report = run(parser.parse_args().starts)
+    del report["samples"]
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
