@@ -83,9 +83,16 @@ async def direct_concurrent(url: str, per_worker: int) -> float:
         return CONCURRENCY * per_worker / (time.perf_counter() - started)
 
 
-def host_sequential(home: Path, calls: int) -> list[float]:
+def host_sequential(
+    home: Path,
+    calls: int,
+    server: str = "toy",
+    tool: str = "echo",
+    argument: str = "text",
+) -> list[float]:
     """Round trips through a host driven by a plain blocking loop on one thread, the way Chrome's own
-    C++ port reads: no reader thread or queue in the measuring process to add hops of its own."""
+    C++ port reads: no reader thread or queue in the measuring process to add hops of its own. The tool is
+    called with its one string ``argument``."""
     env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_HEARTBEAT_S": "15"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "host", ORIGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
@@ -102,9 +109,9 @@ def host_sequential(home: Path, calls: int) -> list[float]:
             {
                 "type": "tool.call",
                 "id": request_id,
-                "server": "toy",
-                "tool": "echo",
-                "arguments": {"text": text},
+                "server": server,
+                "tool": tool,
+                "arguments": {argument: text},
             }
         ).encode()
         inp.write(struct.pack("=I", len(body)) + body)
@@ -131,12 +138,14 @@ def host_sequential(home: Path, calls: int) -> list[float]:
     return times
 
 
-def host_concurrent(host: HostProcess, per_worker: int) -> float:
+def host_concurrent(
+    host: HostProcess, per_worker: int, server: str = "toy", tool: str = "echo", argument: str = "text"
+) -> float:
     """CONCURRENCY workers, each making calls one after another through the one port, as the direct workers do."""
 
     def worker(n: int) -> None:
         for i in range(per_worker):
-            host.result("tool.call", server="toy", tool="echo", arguments={"text": f"{n}-{i}"})
+            host.result("tool.call", server=server, tool=tool, arguments={argument: f"{n}-{i}"})
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
