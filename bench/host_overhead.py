@@ -164,7 +164,10 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
     host_rates: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as home:
-            write_config(Path(home), [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}])
+            # The toy server sends a text result twice (as text and as structured content): 10 MiB of text is
+            # a 20 MiB message, over the default 16 MiB bound on one message.
+            write_config(Path(home), [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}],
+                         limits={"max_event_mib": 32})  # fmt: skip
             host = HostProcess(Path(home), heartbeat_s=15)
             host.wait_state("toy", "connected")
             # Alternate the two paths so that whatever else the machine does hits both alike.

@@ -70,9 +70,19 @@ def _client(url: str, path: str, config_dir: str) -> Any:
 
     if path == "direct":
         return Client(url)
+    # It logs every message it relays to stderr; that goes to /dev/null rather than into the report's output.
     params = StdioServerParameters(
-        command=node(),
-        args=[str(mcp_remote_script()), url, "--transport", "http-only", "--allow-http"],
+        command="/bin/sh",
+        args=[
+            "-c",
+            'exec "$0" "$@" 2>/dev/null',
+            node(),
+            str(mcp_remote_script()),
+            url,
+            "--transport",
+            "http-only",
+            "--allow-http",
+        ],
         # Its token cache goes to a folder of this run's, never the person's ~/.mcp-auth.
         env={"MCP_REMOTE_CONFIG_DIR": config_dir},
     )
