@@ -431,7 +431,7 @@ def test_the_limits_go_from_the_server_config_to_the_command_line():
         ServerConfig(id="x", name="X", kind="stdio", command=["x"], statement_timeout_s=5)
 
 
-@pytest.mark.filterwarnings("ignore:ping is removed:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:ping is removed")
 def test_a_client_of_the_handshake_era_is_served_too(sample_db):
     """initialize / ping and a negotiated version, for clients that predate server/discover."""
 
