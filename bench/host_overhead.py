@@ -155,6 +155,7 @@ def host_concurrent(
 
 def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 3) -> dict:
     """The figures, with the raw samples under "samples" for plotting."""
+    load = os.getloadavg()
     first_frames = measure_first_frame(spawns)
 
     server = ToyServer("http").start()
@@ -214,6 +215,7 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
         },
         "ten_mib_result": {"seconds": round(big_s, 3), "target_s": 1.0, "host_peak_rss_mib": rss},
         "python": sys.version.split()[0],
+        "load_average": [round(x, 2) for x in load],
         "samples": {
             "first_frame_ms": first_frames,
             "direct_call_ms": direct_times,
