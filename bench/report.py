@@ -17,6 +17,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,14 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=int, help="how long to idle (default 120; 20 with --quick)")
     args = parser.parse_args()
     quick = args.quick
+    if args.baseline:
+        known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", args.baseline], cwd=ROOT,
+                               capture_output=True, check=False)  # fmt: skip
+        if known.returncode != 0:
+            print(
+                f"no revision {args.baseline!r} here: start and idle run without a baseline", file=sys.stderr
+            )
+            args.baseline = None
     started = time.monotonic()
     # Other work on the machine moves every figure; the load average says how much there was.
     load_before = os.getloadavg()
