@@ -17,6 +17,7 @@ Every early child is known to host.children from its spawn, so shutdown stops it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -130,8 +131,7 @@ async def start_early(config: ConfigStore) -> int:
         _waiting[server.id] = EarlyChild(argv, env, server.cwd, process, close_errlog, tail)
         started += 1
     if started:
-        loop = __import__("asyncio").get_running_loop()
-        loop.call_later(UNCLAIMED_S, _discard_all)
+        asyncio.get_running_loop().call_later(UNCLAIMED_S, _discard_all)
     return started
 
 
@@ -141,7 +141,7 @@ def take(server_id: str, argv: list[str], env: dict[str, str] | None, cwd: str |
     if early is None:
         return None
     if (early.argv, early.env, early.cwd) != (argv, env, cwd) or early.process.returncode is not None:
-        _stop(early)
+        stop(early)
         return None
     return early
 
@@ -150,10 +150,10 @@ def _discard(server_id: str) -> None:
     early = _waiting.pop(server_id, None)
     if early is not None:
         log.info("%s: the child started early was not asked for; stopping it", server_id)
-        _stop(early)
+        stop(early)
 
 
-def _stop(early: EarlyChild) -> None:
+def stop(early: EarlyChild) -> None:
     """Stop a child nobody will use: its stdin closes (as the SDK would), and a signal makes sure."""
     early.close_errlog()
     children.stop(early.process)

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 from mcp import StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp.client.stdio import get_default_environment, stdio_client
 
 from host import children, prestart
 from host.config import ServerConfig
@@ -55,6 +55,10 @@ class StdioTransport:
         params = StdioServerParameters(command=self.argv[0], args=self.argv[1:], env=env, cwd=self.cwd)
         # The child host.prestart started while the host was importing, if it is this very command.
         early = prestart.take(self.name, self.argv, env, self.cwd)
+        if early is not None and prestart.sdk_environment(env) != get_default_environment() | (env or {}):
+            # Started with other variables than the SDK would give it now: start it afresh, as the SDK does.
+            prestart.stop(early)
+            early = None
         if early is not None:
             self._last_words = early.tail
             errlog, close_errlog = sys.stderr, early.close_errlog
