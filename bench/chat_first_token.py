@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -114,6 +115,7 @@ def stop_times(base_url: str, turns: int) -> list[float]:
 
 def run(turns: int = 30) -> dict:
     """The figures, with the raw samples under "samples" for plotting."""
+    load = os.getloadavg()
     with ScriptedLLM() as llm:
         llm.models = [SMALL_MODEL]
         llm.context_limit = 4096
@@ -130,6 +132,7 @@ def run(turns: int = 30) -> dict:
     long_median, direct_long_median = statistics.median(long_times), statistics.median(direct_long)
     return {
         "first_token_ms": {
+            "load_average": [round(x, 2) for x in load],
             "direct_median": round(direct_median, 2),
             "host_median": round(host_median, 2),
             "overhead_median": round(host_median - direct_median, 2),

@@ -83,9 +83,16 @@ async def direct_concurrent(url: str, per_worker: int) -> float:
         return CONCURRENCY * per_worker / (time.perf_counter() - started)
 
 
-def host_sequential(home: Path, calls: int) -> list[float]:
+def host_sequential(
+    home: Path,
+    calls: int,
+    server: str = "toy",
+    tool: str = "echo",
+    argument: str = "text",
+) -> list[float]:
     """Round trips through a host driven by a plain blocking loop on one thread, the way Chrome's own
-    C++ port reads: no reader thread or queue in the measuring process to add hops of its own."""
+    C++ port reads: no reader thread or queue in the measuring process to add hops of its own. The tool is
+    called with its one string ``argument``."""
     env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_HEARTBEAT_S": "15"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "host", ORIGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
@@ -102,9 +109,9 @@ def host_sequential(home: Path, calls: int) -> list[float]:
             {
                 "type": "tool.call",
                 "id": request_id,
-                "server": "toy",
-                "tool": "echo",
-                "arguments": {"text": text},
+                "server": server,
+                "tool": tool,
+                "arguments": {argument: text},
             }
         ).encode()
         inp.write(struct.pack("=I", len(body)) + body)
@@ -131,12 +138,14 @@ def host_sequential(home: Path, calls: int) -> list[float]:
     return times
 
 
-def host_concurrent(host: HostProcess, per_worker: int) -> float:
+def host_concurrent(
+    host: HostProcess, per_worker: int, server: str = "toy", tool: str = "echo", argument: str = "text"
+) -> float:
     """CONCURRENCY workers, each making calls one after another through the one port, as the direct workers do."""
 
     def worker(n: int) -> None:
         for i in range(per_worker):
-            host.result("tool.call", server="toy", tool="echo", arguments={"text": f"{n}-{i}"})
+            host.result("tool.call", server=server, tool=tool, arguments={argument: f"{n}-{i}"})
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
@@ -146,6 +155,7 @@ def host_concurrent(host: HostProcess, per_worker: int) -> float:
 
 def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 3) -> dict:
     """The figures, with the raw samples under "samples" for plotting."""
+    load = os.getloadavg()
     first_frames = measure_first_frame(spawns)
 
     server = ToyServer("http").start()
@@ -155,7 +165,10 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
     host_rates: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as home:
-            write_config(Path(home), [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}])
+            # The toy server sends a text result twice (as text and as structured content): 10 MiB of text is
+            # a 20 MiB message, over the default 16 MiB bound on one message.
+            write_config(Path(home), [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}],
+                         limits={"max_event_mib": 32})  # fmt: skip
             host = HostProcess(Path(home), heartbeat_s=15)
             host.wait_state("toy", "connected")
             # Alternate the two paths so that whatever else the machine does hits both alike.
@@ -202,6 +215,7 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
         },
         "ten_mib_result": {"seconds": round(big_s, 3), "target_s": 1.0, "host_peak_rss_mib": rss},
         "python": sys.version.split()[0],
+        "load_average": [round(x, 2) for x in load],
         "samples": {
             "first_frame_ms": first_frames,
             "direct_call_ms": direct_times,

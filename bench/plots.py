@@ -100,10 +100,14 @@ def draw_all(results: dict[str, Any], folder: Path) -> list[Path]:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     for name, color in (("host", HOST), ("sqlite_child", DIRECT)):
-        rows = s["idle"][name]
-        t = [r[0] for r in rows]
-        left.plot(t, [r[1] - rows[0][1] for r in rows], color=color, label=name.replace("_", " "))
-        right.plot(t, [r[2] for r in rows], color=color, label=name.replace("_", " "))
+        for prefix, style in (("", "-"), ("baseline_", ":")):
+            rows = s["idle"].get(prefix + name)
+            if not rows:
+                continue
+            t = [r[0] for r in rows]
+            label = (prefix + name).replace("_", " ")
+            left.plot(t, [r[1] - rows[0][1] for r in rows], style, color=color, label=label)
+            right.plot(t, [r[2] for r in rows], style, color=color, label=label)
     left.set(xlabel="seconds idle", ylabel="context switches since start", title="Idle wake-ups")
     right.set(xlabel="seconds idle", ylabel="RSS (MiB)", title="Idle memory")
     left.legend()
@@ -122,4 +126,33 @@ def draw_all(results: dict[str, Any], folder: Path) -> list[Path]:
     ax.set(ylabel="ms to first token", title=f"Chat first token: overhead {chat['overhead_median']} ms")
     ax.legend()
     made.append(_save(fig, folder, "chat_first_token"))
+
+    if "start_first_answer_ms" in s:
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        data, labels = [], []
+        if "start_baseline_first_answer_ms" in s:
+            data.append(s["start_baseline_first_answer_ms"])
+            labels.append(f"before ({results['start']['baseline']})")
+        data.append(s["start_first_answer_ms"])
+        labels.append("now")
+        _boxes(ax, data, labels)
+        _target(ax, 1000, "target ≤ 1000 ms")
+        ax.set(ylabel="ms from spawn", title="Host start → first SQLite answer")
+        ax.legend()
+        made.append(_save(fig, folder, "start"))
+
+    if "peer_bridge_ms" in s:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+        paths = ["direct", "mcp-remote", "bridge"]
+        parts = left.boxplot([s[f"peer_{p}_ms"] for p in paths], tick_labels=paths, showfliers=False,
+                             patch_artist=True, widths=0.5)  # fmt: skip
+        for patch, color in zip(parts["boxes"], [DIRECT, "#e0a030", HOST], strict=True):
+            patch.set_facecolor(color)
+            patch.set_alpha(0.6)
+        left.set(ylabel="ms per call", title="Per call, server-everything over HTTP")
+        right.bar(
+            paths, [results["peer"][p]["calls_per_s_32"] for p in paths], color=[DIRECT, "#e0a030", HOST]
+        )
+        right.set(ylabel="calls / s (median of rounds)", title="32 concurrent calls")
+        made.append(_save(fig, folder, "peer"))
     return made

@@ -29,6 +29,19 @@ def _origin_allowed(origin: str) -> bool:
     return isinstance(extra, list) and origin in {f"chrome-extension://{ext_id}/" for ext_id in extra}
 
 
+async def _serve(writer: framing.FrameWriter, origin: str) -> None:
+    # The local servers start first, so that their own start-up overlaps the host's import of the rest.
+    from host import prestart
+    from host.config import ConfigStore
+
+    config = ConfigStore()
+    await prestart.start_early(config)
+    from host.app import exit_watchdog, serve
+
+    # From the browser's EOF on, the process is gone within EXIT_DEADLINE_S whatever else happens.
+    await serve(writer, origin, on_eof=exit_watchdog, config=config)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # Chrome passes the caller's origin first (and on Windows --parent-window=N after it).
@@ -50,11 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     import asyncio
 
-    from host.app import exit_watchdog, serve
-
     try:
-        # From the browser's EOF on, the process is gone within EXIT_DEADLINE_S whatever else happens.
-        asyncio.run(serve(writer, origin, on_eof=exit_watchdog))
+        asyncio.run(_serve(writer, origin))
     except KeyboardInterrupt:
         pass
     finally:

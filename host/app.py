@@ -50,11 +50,13 @@ _EOF = object()
 
 
 class Host:
-    def __init__(self, writer: FrameWriter, origin: str | None = None) -> None:
+    def __init__(
+        self, writer: FrameWriter, origin: str | None = None, config: ConfigStore | None = None
+    ) -> None:
         self.writer = writer
         extension_id = origin.removeprefix("chrome-extension://").strip("/") if origin else EXTENSION_ID
         auth = AuthManager(self.send, extension_id or EXTENSION_ID)
-        config = ConfigStore()
+        config = config or ConfigStore()
         elicitations = ElicitationBroker(self.send)
         servers = ServerSet(self._make_supervisor, lambda: self.services.status.changed(), auth)
         status = StatusBoard(self.send, servers.all, lambda: [*config.notices, *auth.notices()])
@@ -266,7 +268,8 @@ async def serve(
     origin: str | None = None,
     stream: BinaryIO | None = None,
     on_eof: Callable[[], None] | None = None,
+    config: ConfigStore | None = None,
 ) -> None:
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     await start_reader(stream or sys.stdin.buffer, inbox)
-    await Host(writer, origin).run(inbox, on_eof)
+    await Host(writer, origin, config).run(inbox, on_eof)

@@ -21,6 +21,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,10 @@ _lock = threading.Lock()
 _children: list[Any] = []
 """Process objects as the SDK made them (anyio's Process, or the SDK's Windows fallback): ``pid``,
 ``returncode``."""
+
+_handed: ContextVar[Any] = ContextVar("handed", default=None)
+"""A child already running (started early, host.prestart) that the next spawn in this context returns instead
+of starting one."""
 
 
 def track_stdio_spawns() -> bool:
@@ -43,15 +50,45 @@ def track_stdio_spawns() -> bool:
         return True
 
     async def tracked_spawn(*args: Any, **kwargs: Any) -> Any:
+        handed = _handed.get()
+        if handed is not None:
+            _handed.set(None)
+            early, env = handed
+            if kwargs.get("env") == env:
+                return early  # tracked since its own spawn
+            log.info("the SDK would start the child with another environment; starting it afresh")
+            stop(early)
         process = await spawn(*args, **kwargs)
-        with _lock:
-            _children[:] = [p for p in _children if p.returncode is None]
-            _children.append(process)
+        track(process)
         return process
 
     tracked_spawn._notion_bridge_tracked = True  # type: ignore[attr-defined]
     sdk_stdio._create_platform_compatible_process = tracked_spawn
     return True
+
+
+def track(process: Any) -> None:
+    """Know of a child started outside the SDK's spawn (host.prestart)."""
+    with _lock:
+        _children[:] = [p for p in _children if p.returncode is None]
+        _children.append(process)
+
+
+@contextmanager
+def handed_over(process: Any, env: dict[str, str] | None) -> Iterator[None]:
+    """Within this block the SDK's next stdio spawn returns ``process`` (already running, with ``env``)
+    instead of starting one, if the SDK would start it with that same environment."""
+    token = _handed.set((process, env) if process is not None else None)
+    try:
+        yield
+    finally:
+        _handed.reset(token)
+
+
+def stop(process: Any) -> None:
+    """Ask one child to go (SIGTERM to its group); for a child nobody will use."""
+    if process.returncode is None:
+        _signal(process, hard=False)
 
 
 def live() -> list[Any]:

@@ -5,7 +5,8 @@ next attempt (capped exponential backoff with jitter, 0.5 s → 30 s, longer whe
 ``needs_auth`` when the server wants credentials the host does not have.
 
 A dropped session is noticed three ways: the transport's stream ends (a stdio child exits, an SSE stream
-closes), a transport error makes the supervisor ping at once, and an idle heartbeat ping. Every tool call in
+closes), a transport error makes the supervisor ping at once, and an idle heartbeat ping (of a stdio child
+only every ``STDIO_HEARTBEAT_FACTOR`` heartbeats: its pipe already tells of its death). Every tool call in
 flight on a lost session is answered with ``session_lost``; calls are never retried behind the user's back,
 because the server may already have carried them out.
 
@@ -104,9 +105,16 @@ _NEEDS: dict[Capability, str] = {
 }
 
 
-def _heartbeat_interval() -> float:
+#: A stdio child is pinged this many heartbeats apart. Its death closes its pipe, which the session sees at
+#: once; the ping is only for a child that hangs with its pipe open, and every ping wakes a process that
+#: would otherwise sleep all day (15 s → every 5 minutes).
+STDIO_HEARTBEAT_FACTOR = 20
+
+
+def _heartbeat_interval(kind: str = "remote") -> float:
     # Tests shorten it to see a dead server quickly; people keep the default.
-    return float(os.environ.get("NOTION_BRIDGE_HEARTBEAT_S", "15"))
+    heartbeat = float(os.environ.get("NOTION_BRIDGE_HEARTBEAT_S", "15"))
+    return heartbeat * STDIO_HEARTBEAT_FACTOR if kind == "stdio" else heartbeat
 
 
 @dataclass
@@ -761,7 +769,7 @@ class Supervisor:
 
     async def _watch(self, connection: Connection) -> None:
         """Return once the session is lost; meanwhile refresh tools when told and check on the server."""
-        heartbeat = _heartbeat_interval()
+        heartbeat = _heartbeat_interval(self.config.kind)
         while not connection.lost.is_set():
             suspicious = False
             with anyio.move_on_after(heartbeat):

@@ -429,3 +429,83 @@ def test_the_limits_go_from_the_server_config_to_the_command_line():
     assert argv[argv.index("--statement-timeout-s") + 1] == "2.5"
     with pytest.raises(ValueError, match="built-in SQLite server only"):
         ServerConfig(id="x", name="X", kind="stdio", command=["x"], statement_timeout_s=5)
+
+
+@pytest.mark.filterwarnings("ignore:ping is removed")
+def test_a_client_of_the_handshake_era_is_served_too(sample_db):
+    """initialize / ping and a negotiated version, for clients that predate server/discover."""
+
+    async def go() -> tuple[str, list[str], Any]:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "host.sqlite_server", "--db", str(sample_db)]
+        )
+        async with Client(params, mode="legacy") as client:
+            await client.send_ping()
+            names = [tool.name for tool in (await client.list_tools()).tools]
+            result = await client.call_tool("read_query", {"query": "SELECT COUNT(*) AS n FROM teams"})
+            return client.protocol_version, names, result
+
+    version, names, result = anyio.run(go)
+    assert version == "2025-11-25"
+    assert names == ["list_tables", "describe_table", "read_query"]
+    assert result.structured_content["rows"] == [{"n": 5}]
+
+
+def test_broken_json_rpc_gets_errors_that_name_the_cause_and_the_server_keeps_serving(sample_db):
+    import subprocess
+
+    lines = [
+        "this is not JSON",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "no/such/method"}),
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": "not an object"}),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "read_query", "arguments": {"query": "SELECT 1 AS one"}},
+            }
+        ),
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 4,
+                "method": "tools/call",
+                "params": {"name": "read_query", "arguments": {"params": []}},
+            }
+        ),
+    ]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "host.sqlite_server", "--db", str(sample_db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write("\n".join(lines) + "\n")
+    server.stdin.flush()
+    # One answer per line; stdin stays open until they are all in (its end cancels what still runs).
+    answers = [json.loads(server.stdout.readline()) for _ in lines]
+    server.stdin.close()
+    assert server.wait(30) == 0
+    by_id = {answer.get("id"): answer for answer in answers}
+    assert by_id[None]["error"]["code"] == -32700
+    assert by_id[1]["error"] == {"code": -32601, "message": "Method not found", "data": "no/such/method"}
+    assert by_id[2]["error"]["code"] == -32602
+    assert by_id[3]["result"]["structuredContent"]["rows"] == [{"one": 1}]
+    assert by_id[4]["result"]["isError"] is True
+    assert "'query' is required" in by_id[4]["result"]["content"][0]["text"]
+
+
+def test_the_host_uses_the_sqlite_child_it_started_early_and_no_other(tmp_path):
+    """The child spawned right after the hello is the one that serves: one child, answering."""
+    from devkit.host_process import HostProcess, write_config
+
+    write_config(tmp_path, [{"id": "sqlite", "name": "SQLite", "kind": "stdio", "builtin": "sqlite",
+                             "db_path": str(tmp_path / "data" / "sample.db")}])  # fmt: skip
+    with HostProcess(tmp_path) as host:
+        host.wait_state("sqlite", "connected", timeout=60)
+        answer = host.result("tool.call", server="sqlite", tool="list_tables", arguments={})
+        assert answer["structuredContent"]["tables"] == ["projects", "tasks", "teams", "users"]
+        assert len(children_of(host.proc.pid, b"host.sqlite_server")) == 1
+        assert host.states_seen("sqlite") == ["connecting", "connected"]

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-# The defaults live here too, so that --help needs no import of the MCP SDK (about a second).
+# The defaults live here too, so that --help imports nothing of the server.
 DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 
@@ -79,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
         query_log=args.query_log,
         max_result_bytes=args.max_result_bytes,
         statement_timeout_s=args.statement_timeout_s,
-    ).run("stdio")
+    ).run()
     return 0

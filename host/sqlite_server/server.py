@@ -18,28 +18,27 @@ being fetched once the result reaches that limit, and only the functions on an e
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
-from mcp.server import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-
 from host.sqlite_server.command import DEFAULT_MAX_RESULT_BYTES, DEFAULT_STATEMENT_TIMEOUT_S
+from host.sqlite_server.stdio import StdioServer, Tool, ToolError, ToolResult
 
 #: SQLite virtual-machine steps between two looks at the clock and the cancel flag (microseconds apart).
 _PROGRESS_STEPS = 1000
 #: How long a cancelled tool waits for its interrupted worker thread before leaving it behind.
 _STOP_WAIT_S = 5.0
+#: Statements that may run at once; more wait for a thread.
+_WORKERS = 8
 
 _READ_ACTIONS = {
     sqlite3.SQLITE_SELECT,
@@ -234,6 +233,8 @@ class SQLiteTools:
         self.max_result_bytes = max_result_bytes
         """The most a result's rows may take as JSON (the text shows the same rows), and the largest value."""
         self.statement_timeout_s = statement_timeout_s
+        # Idle workers block on their queue: nothing wakes the process while nobody calls.
+        self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="statement")
 
     # --- running a statement -----------------------------------------------------------------------
 
@@ -250,15 +251,16 @@ class SQLiteTools:
             finally:
                 finished.set()
 
+        future = asyncio.get_running_loop().run_in_executor(self._pool, run)
         try:
-            return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
-        except anyio.get_cancelled_exc_class():
+            return await future
+        except asyncio.CancelledError:
             statement.cancel()
             if started.is_set():
                 # The thread must not outlive the call: a cancelled query that kept a core busy is the bug.
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_STOP_WAIT_S):
-                    while not finished.is_set():
-                        await anyio.sleep(0.002)
+                deadline = time.monotonic() + _STOP_WAIT_S
+                while not finished.is_set() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.002)
             raise
 
     def _connect(self, *, read_only: bool) -> sqlite3.Connection:
@@ -320,7 +322,7 @@ class SQLiteTools:
 
     # --- tools -------------------------------------------------------------------------------------
 
-    async def list_tables(self) -> CallToolResult:
+    async def list_tables(self) -> ToolResult:
         def work(statement: _Statement) -> list[str]:
             with self._session(statement, read_only=True) as connection:
                 return [
@@ -332,12 +334,12 @@ class SQLiteTools:
                 ]
 
         names = await self._in_worker(work)
-        return CallToolResult(
-            content=[TextContent(type="text", text="\n".join(names) or "(no tables)")],
-            structured_content={"tables": names},
+        return ToolResult(
+            text="\n".join(names) or "(no tables)",
+            structured={"tables": names},
         )
 
-    async def describe_table(self, table: str) -> CallToolResult:
+    async def describe_table(self, table: str) -> ToolResult:
         def work(statement: _Statement) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
             with self._session(statement, read_only=True) as connection:
                 exists = connection.execute(
@@ -375,9 +377,9 @@ class SQLiteTools:
         lines += [
             f"  {fk['column']} -> {fk['references_table']}.{fk['references_column']}" for fk in foreign_keys
         ]
-        return CallToolResult(
-            content=[TextContent(type="text", text="\n".join(lines))],
-            structured_content={
+        return ToolResult(
+            text="\n".join(lines),
+            structured={
                 "table": table,
                 "columns": columns,
                 "foreign_keys": foreign_keys,
@@ -385,12 +387,12 @@ class SQLiteTools:
             },
         )
 
-    async def read_query(self, query: str, params: Params = None) -> CallToolResult:
+    async def read_query(self, query: str, params: Params = None) -> ToolResult:
         first_word = query.lstrip().split(None, 1)[0].upper() if query.strip() else ""
         if first_word not in ("SELECT", "WITH"):
             raise ToolError("read_query runs SELECT (or WITH … SELECT) statements only")
 
-        def work(statement: _Statement) -> CallToolResult:
+        def work(statement: _Statement) -> ToolResult:
             self._log(query)
             with self._session(statement, read_only=True) as connection:
                 return self._execute(
@@ -404,7 +406,7 @@ class SQLiteTools:
 
         return await self._in_worker(work)
 
-    def _collect(self, cursor: sqlite3.Cursor, statement: _Statement) -> CallToolResult:
+    def _collect(self, cursor: sqlite3.Cursor, statement: _Statement) -> ToolResult:
         """Fetch rows until the row limit or the byte limit, whichever comes first, and say which it was."""
         columns = [d[0] for d in cursor.description or []]
         rows: list[dict[str, Any]] = []
@@ -425,9 +427,9 @@ class SQLiteTools:
                 break
             rows.append(row)
             lines.append(line)
-        return CallToolResult(
-            content=[TextContent(type="text", text=self._table_text(columns, lines, truncated_by))],
-            structured_content={
+        return ToolResult(
+            text=self._table_text(columns, lines, truncated_by),
+            structured={
                 "columns": columns,
                 "rows": rows,
                 "row_count": len(rows),
@@ -451,7 +453,7 @@ class SQLiteTools:
             return "(no rows)"
         return "\n".join([" | ".join(columns), *lines, footer]) if lines else footer
 
-    async def write_query(self, query: str, params: Params = None) -> CallToolResult:
+    async def write_query(self, query: str, params: Params = None) -> ToolResult:
         first_word = query.lstrip().split(None, 1)[0].upper() if query.strip() else ""
         if first_word not in ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"):
             raise ToolError("write_query runs INSERT, UPDATE, DELETE or REPLACE statements only")
@@ -469,12 +471,12 @@ class SQLiteTools:
                 )
 
         affected, last_id = await self._in_worker(work)
-        return CallToolResult(
-            content=[TextContent(type="text", text=f"{affected} row(s) affected")],
-            structured_content={"rows_affected": affected, "last_row_id": last_id},
+        return ToolResult(
+            text=f"{affected} row(s) affected",
+            structured={"rows_affected": affected, "last_row_id": last_id},
         )
 
-    async def create_table(self, query: str) -> CallToolResult:
+    async def create_table(self, query: str) -> ToolResult:
         if not query.lstrip().upper().startswith("CREATE TABLE"):
             raise ToolError("create_table runs CREATE TABLE statements only")
 
@@ -491,9 +493,19 @@ class SQLiteTools:
                 )
 
         await self._in_worker(work)
-        return CallToolResult(
-            content=[TextContent(type="text", text="table created")], structured_content={"created": True}
-        )
+        return ToolResult(text="table created", structured={"created": True})
+
+
+_QUERY = {"type": "string", "title": "Query"}
+_PARAMS = {
+    "anyOf": [
+        {"type": "array", "items": {}},
+        {"type": "object", "additionalProperties": True},
+        {"type": "null"},
+    ],
+    "default": None,
+    "title": "Params",
+}
 
 
 def build_server(
@@ -504,7 +516,7 @@ def build_server(
     query_log: Path | None = None,
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
     statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-) -> MCPServer:
+) -> StdioServer:
     tools = SQLiteTools(
         db,
         allow_writes=allow_writes,
@@ -513,7 +525,7 @@ def build_server(
         max_result_bytes=max_result_bytes,
         statement_timeout_s=statement_timeout_s,
     )
-    server = MCPServer(
+    server = StdioServer(
         "sqlite",
         version="1.0",
         instructions=(
@@ -521,43 +533,53 @@ def build_server(
             + ("" if allow_writes else " Writes are disabled for this database.")
         ),
     )
-    read = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    read = {"readOnlyHint": True, "openWorldHint": False}
     server.add_tool(
-        tools.list_tables,
-        name="list_tables",
-        description="List the tables in the database.",
-        annotations=read,
+        Tool("list_tables", "List the tables in the database.", tools.list_tables, annotations=read)
     )
     server.add_tool(
-        tools.describe_table,
-        name="describe_table",
-        description="Columns (type, nullability, primary key), foreign keys and row count of one table.",
-        annotations=read,
+        Tool(
+            "describe_table",
+            "Columns (type, nullability, primary key), foreign keys and row count of one table.",
+            tools.describe_table,
+            properties={"table": {"type": "string", "title": "Table"}},
+            required=("table",),
+            annotations=read,
+        )
     )
     server.add_tool(
-        tools.read_query,
-        name="read_query",
-        description=(
+        Tool(
+            "read_query",
             "Run one SELECT (or WITH … SELECT) statement. Pass values as params: a list for ? marks or an object "
             f"for :name marks. At most {max_rows} rows and {describe_size(max_result_bytes)} come back; "
             "'truncated' says when there was more and 'truncated_by' which limit cut it ('rows' or 'bytes'). "
             f"A statement is stopped after {statement_timeout_s:g} s. Core, aggregate, date and time, math, "
-            "JSON and window functions may be called; others are refused."
-        ),
-        annotations=read,
+            "JSON and window functions may be called; others are refused.",
+            tools.read_query,
+            properties={"query": _QUERY, "params": _PARAMS},
+            required=("query",),
+            annotations=read,
+        )
     )
     if allow_writes:
-        write = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
         server.add_tool(
-            tools.write_query,
-            name="write_query",
-            description="Run one INSERT, UPDATE, DELETE or REPLACE statement, with params as for read_query.",
-            annotations=write,
+            Tool(
+                "write_query",
+                "Run one INSERT, UPDATE, DELETE or REPLACE statement, with params as for read_query.",
+                tools.write_query,
+                properties={"query": _QUERY, "params": _PARAMS},
+                required=("query",),
+                annotations={"readOnlyHint": False, "destructiveHint": True, "openWorldHint": False},
+            )
         )
         server.add_tool(
-            tools.create_table,
-            name="create_table",
-            description="Run one CREATE TABLE statement.",
-            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False),
+            Tool(
+                "create_table",
+                "Run one CREATE TABLE statement.",
+                tools.create_table,
+                properties={"query": _QUERY},
+                required=("query",),
+                annotations={"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
+            )
         )
     return server

@@ -6,28 +6,26 @@ at start-up they are the real error, and they end up in the words of the failed 
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
+import sys
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 from mcp import StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp.client.stdio import get_default_environment, stdio_client
 
-from host import children
+from host import children, prestart
 from host.config import ServerConfig
+from host.prestart import LAST_WORDS, stderr_pipe
 from host.protocol.events import ActiveTransport
 from host.transports.base import Refused, Streams
 
 # Every stdio child is known to the host from its start, so shutdown can make sure none outlives it.
 children.track_stdio_spawns()
 
-#: How many of the child's last stderr lines are kept for the words of a failed start.
-LAST_WORDS = 5
+__all__ = ["LAST_WORDS", "StdioTransport"]
 
 
 class StdioTransport:
@@ -55,9 +53,22 @@ class StdioTransport:
         # The child inherits the host's environment, with the server's own variables on top.
         env = {**os.environ, **self.env} if self.env else None
         params = StdioServerParameters(command=self.argv[0], args=self.argv[1:], env=env, cwd=self.cwd)
-        errlog, close_errlog = _stderr_pipe(self.name, self._last_words)
+        # The child host.prestart started while the host was importing, if it is this very command.
+        early = prestart.take(self.name, self.argv, env, self.cwd)
+        if early is not None and prestart.sdk_environment(env) != get_default_environment() | (env or {}):
+            # Started with other variables than the SDK would give it now: start it afresh, as the SDK does.
+            prestart.stop(early)
+            early = None
+        if early is not None:
+            self._last_words = early.tail
+            errlog, close_errlog = sys.stderr, early.close_errlog
+        else:
+            errlog, close_errlog = stderr_pipe(self.name, self._last_words)
         try:
-            async with stdio_client(params, errlog=errlog) as streams:
+            async with AsyncExitStack() as stack:
+                handed = (early.process, prestart.sdk_environment(env)) if early is not None else (None, None)
+                with children.handed_over(*handed):
+                    streams = await stack.enter_async_context(stdio_client(params, errlog=errlog))
                 yield streams
         finally:
             close_errlog()
@@ -67,22 +78,3 @@ class StdioTransport:
             await anyio.sleep(0.05)  # let the pump thread catch the child's last words
             cause = f"{cause}; the server said: {self._last_words[-1]}"
         return cause
-
-
-def _stderr_pipe(server_id: str, tail: deque[str]) -> tuple[Any, Callable[[], None]]:
-    """A file the child's stderr goes to, whose lines land in the host log under the server's name and in
-    ``tail``."""
-    read_fd, write_fd = os.pipe()
-    child_log = logging.getLogger(f"host.child.{server_id}")
-
-    def pump() -> None:
-        with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                text = line.rstrip()
-                if text:
-                    tail.append(text)
-                    child_log.info("%s", text)
-
-    threading.Thread(target=pump, name=f"stderr-{server_id}", daemon=True).start()
-    errlog = os.fdopen(write_fd, "w")
-    return errlog, errlog.close
