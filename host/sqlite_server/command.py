@@ -8,9 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-# The defaults live here too, so that --help imports nothing of the server.
-DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024
-DEFAULT_STATEMENT_TIMEOUT_S = 30.0
+# The defaults come from their own module, so that --help imports nothing of the server.
+from host.sqlite_server.limits import DEFAULT_MAX_RESULT_BYTES, DEFAULT_STATEMENT_TIMEOUT_S
 
 
 def _positive_int(text: str) -> int:

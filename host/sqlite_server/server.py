@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from host.sqlite_server.command import DEFAULT_MAX_RESULT_BYTES, DEFAULT_STATEMENT_TIMEOUT_S
+from host.sqlite_server.limits import DEFAULT_MAX_RESULT_BYTES, DEFAULT_STATEMENT_TIMEOUT_S
 from host.sqlite_server.stdio import StdioServer, Tool, ToolError, ToolResult
 
 #: SQLite virtual-machine steps between two looks at the clock and the cancel flag (microseconds apart).
