@@ -109,12 +109,18 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The last revision before the quicker start and the quieter idle: what their figures are "before".
+BEFORE_START_WORK = "0583dea"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples, for trying the scripts out")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "perf")
     parser.add_argument(
-        "--baseline", default="integrate", help="the git revision start and idle compare with"
+        "--baseline",
+        default=BEFORE_START_WORK,
+        help=f"the git revision start and idle compare with (default {BEFORE_START_WORK}, the code before them)",
     )
     parser.add_argument("--idle-seconds", type=int, help="how long to idle (default 120; 20 with --quick)")
     args = parser.parse_args()
