@@ -142,53 +142,34 @@ class Connection:
         assert self.client is not None
         return self.client.protocol_version
 
-    async def list_tools(self) -> list[types.Tool]:
-        assert self.client is not None
-        tools: list[types.Tool] = []
+    async def _all_pages(self, list_page: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
+        """Every item of a paginated list (tools, resources, templates, prompts), following the server's cursor
+        for at most MAX_PAGES pages: a server that keeps handing out cursors does not keep the host listing."""
+        found: list[Any] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            page = await self.client.list_tools(cursor=cursor, cache_mode="refresh")
-            tools.extend(page.tools)
+            page = await list_page(cursor=cursor, cache_mode="refresh")
+            found.extend(getattr(page, field))
             cursor = page.next_cursor
             if not cursor:
                 break
-        return tools
+        return found
+
+    async def list_tools(self) -> list[types.Tool]:
+        assert self.client is not None
+        return await self._all_pages(self.client.list_tools, "tools")
 
     async def list_resources(self) -> list[types.Resource]:
         assert self.client is not None
-        found: list[types.Resource] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page = await self.client.list_resources(cursor=cursor, cache_mode="refresh")
-            found.extend(page.resources)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        return found
+        return await self._all_pages(self.client.list_resources, "resources")
 
     async def list_resource_templates(self) -> list[types.ResourceTemplate]:
         assert self.client is not None
-        found: list[types.ResourceTemplate] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page = await self.client.list_resource_templates(cursor=cursor, cache_mode="refresh")
-            found.extend(page.resource_templates)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        return found
+        return await self._all_pages(self.client.list_resource_templates, "resource_templates")
 
     async def list_prompts(self) -> list[types.Prompt]:
         assert self.client is not None
-        found: list[types.Prompt] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page = await self.client.list_prompts(cursor=cursor, cache_mode="refresh")
-            found.extend(page.prompts)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        return found
+        return await self._all_pages(self.client.list_prompts, "prompts")
 
     async def read_resource(self, uri: str) -> types.ReadResourceResult:
         assert self.client is not None
