@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, NotRequired
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 from typing_extensions import TypedDict
 
 from host.errors import BridgeError, ErrorCode
@@ -20,6 +20,16 @@ from host.protocol.verbs import Request, handles
 
 if TYPE_CHECKING:
     from host.services import Services
+
+
+def _has_words(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the message is empty: it holds only spaces or line breaks")
+    return text
+
+
+#: A message the person sends (chat.send, chat.edit): up to 100,000 characters, not only whitespace.
+MessageText = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_has_words)]
 
 
 def _unknown_conversation(conversation_id: str) -> BridgeError:
@@ -47,19 +57,12 @@ class ChatSend(Request):
     """One turn of a conversation; the reply comes when the turn ends, ``chat.*`` events stream meanwhile."""
 
     type: Literal["chat.send"]
-    text: str = Field(min_length=1, max_length=100_000)
+    text: MessageText
     """Not only whitespace."""
     conversation_id: str | None = None
     """Absent: a new conversation."""
     context: dict[str, Any] | None = None
     """What the page offers as context: url, title, selection or readable text."""
-
-    @field_validator("text")
-    @classmethod
-    def _has_words(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty: it holds only spaces or line breaks")
-        return text
 
 
 class TurnEnded(TypedDict):
@@ -348,17 +351,10 @@ class ChatEdit(Request):
 
     type: Literal["chat.edit"]
     conversation_id: str
-    text: str = Field(min_length=1, max_length=100_000)
+    text: MessageText
     """Not only whitespace."""
     context: dict[str, Any] | None = None
     """Absent: the page the message first went with, if any, goes with it again."""
-
-    @field_validator("text")
-    @classmethod
-    def _has_words(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("the message is empty: it holds only spaces or line breaks")
-        return text
 
 
 @handles(ChatEdit)
