@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import mcp_types as types
 
 from host.protocol.events import SamplingClosed, SamplingDraft, SamplingRequest, Send
+from host.protocol.wire import mcp_wire
 from host.waiting import Waiting
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class SamplingBroker:
             sampling_id=sampling_id,
             server=server_id,
             server_name=server_name,
-            messages=[m.model_dump(mode="json", by_alias=True, exclude_none=True) for m in params.messages],
+            messages=[mcp_wire(m) for m in params.messages],
             max_tokens=params.max_tokens,
             model=model,
             system_prompt=params.system_prompt,
@@ -261,9 +262,7 @@ def _content(content: Any) -> Any:
             audio_format = (block.mime_type or "audio/wav").split("/")[-1]
             parts.append({"type": "input_audio", "input_audio": {"data": block.data, "format": audio_format}})
         else:
-            dumped = (
-                block.model_dump(mode="json", by_alias=True, exclude_none=True) if block is not None else None
-            )
+            dumped = mcp_wire(block) if block is not None else None
             parts.append({"type": "text", "text": str(dumped)})
     if len(parts) == 1 and parts[0]["type"] == "text":
         return parts[0]["text"]

@@ -57,6 +57,7 @@ from host.protocol.events import (
     ToolProgress,
     WorkspaceInfo,
 )
+from host.protocol.wire import mcp_wire
 from host.server_secrets import Secrets
 from host.token_store import Credentials
 from host.transports import (
@@ -289,7 +290,7 @@ class Supervisor:
 
     def tools_wire(self, *, include_disabled: bool = False) -> list[dict[str, Any]]:
         tools = self.tools if include_disabled else self.enabled_tools()
-        return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+        return [mcp_wire(tool) for tool in tools]
 
     def require_connection(self) -> Connection:
         connection = self._connection
@@ -337,7 +338,7 @@ class Supervisor:
                 await self._wait_out_rate_limit(name, timeout)
                 result = await connection.call_tool(name, arguments, timeout, progress)
                 self._note_rate_limit(result)
-                return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+                return mcp_wire(result)
             if entry.failure is not None:
                 raise entry.failure
             raise BridgeError(

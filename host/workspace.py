@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from host.protocol.events import WorkspaceInfo
+from host.protocol.wire import mcp_wire
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ async def ask(connection: Any, tool_names: list[str]) -> WorkspaceInfo | None:
         return None
     try:
         result = await connection.call_tool(FETCH_TOOL, {"id": "self"}, ASK_TIMEOUT_S)
-        wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        wire = mcp_wire(result)
     except Exception as exc:
         log.info("could not learn the workspace: %s", type(exc).__name__)
         return None

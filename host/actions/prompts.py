@@ -13,6 +13,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from host.protocol.verbs import Message, Request, handles
+from host.protocol.wire import mcp_wire
 
 if TYPE_CHECKING:
     from host.services import Services
@@ -36,7 +37,7 @@ async def prompts_list(services: Services, request: PromptsList) -> Prompts:
     found = await supervisor.ask("the list of prompts", "prompts", lambda c: c.list_prompts())
     return {
         "server": request.server,
-        "prompts": [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in found],
+        "prompts": [mcp_wire(p) for p in found],
     }
 
 
@@ -55,7 +56,7 @@ async def prompts_get(services: Services, request: PromptsGet) -> dict[str, Any]
     result = await supervisor.ask(
         f"the prompt {request.name}", "prompts", lambda c: c.get_prompt(request.name, request.arguments)
     )
-    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return mcp_wire(result)
 
 
 class CompletionRef(Message):

@@ -13,13 +13,10 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from host.protocol.verbs import Request, handles
+from host.protocol.wire import mcp_wire
 
 if TYPE_CHECKING:
     from host.services import Services
-
-
-def _wire(items: list[Any]) -> list[dict[str, Any]]:
-    return [item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in items]
 
 
 class ResourcesList(Request):
@@ -38,7 +35,7 @@ class Resources(TypedDict):
 async def resources_list(services: Services, request: ResourcesList) -> Resources:
     supervisor = services.servers.get(request.server)
     found = await supervisor.ask("the list of resources", "resources", lambda c: c.list_resources())
-    return {"server": request.server, "resources": _wire(found)}
+    return {"server": request.server, "resources": [mcp_wire(item) for item in found]}
 
 
 class ResourcesTemplates(Request):
@@ -59,7 +56,7 @@ async def resources_templates(services: Services, request: ResourcesTemplates) -
     found = await supervisor.ask(
         "the list of resource templates", "resources", lambda c: c.list_resource_templates()
     )
-    return {"server": request.server, "resourceTemplates": _wire(found)}
+    return {"server": request.server, "resourceTemplates": [mcp_wire(item) for item in found]}
 
 
 class ResourcesRead(Request):
@@ -77,7 +74,7 @@ async def resources_read(services: Services, request: ResourcesRead) -> dict[str
     result = await supervisor.ask(
         f"reading {request.uri}", "resources", lambda c: c.read_resource(request.uri)
     )
-    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return mcp_wire(result)
 
 
 class ResourcesSubscribe(Request):

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from host.errors import BridgeError, ErrorCode
+from host.protocol.wire import mcp_wire
 
 PROBE_PROFILE = "cli"
 
@@ -199,7 +200,7 @@ async def _report(
         "server": {"name": info.name if info else None, "version": (info.version or None) if info else None},
         "protocol_version": connection.protocol_version,
         "transport": transport,
-        "tools": [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
+        "tools": [mcp_wire(tool) for tool in tools],
     }
     offered = connection.capabilities
     report["capabilities"] = offered
@@ -212,7 +213,7 @@ async def _report(
         if not any(tool.name == args.call for tool in tools):
             raise _failed(f"the server has no tool named {args.call!r}")
         result = await connection.call_tool(args.call, arguments, args.timeout)
-        report["call"] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        report["call"] = mcp_wire(result)
     return report
 
 

@@ -115,3 +115,10 @@ class Chunk(Outgoing, type="chunk"):
 
 #: How a part of the host sends: one of these messages, nothing else.
 Send = Callable[[Outgoing], None]
+
+
+def mcp_wire(model: Any) -> dict[str, Any]:
+    """An MCP SDK model as the MCP wire spells it (camelCase names, JSON values, absent fields left out): how the
+    host hands a server's tools, resources, prompts and results on to the extension unchanged."""
+    result: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return result
