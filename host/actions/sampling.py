@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from typing_extensions import TypedDict
 
+from host.actions.tools import Delivered
 from host.errors import BridgeError, ErrorCode
 from host.protocol.verbs import Request, handles
 
@@ -23,10 +23,6 @@ class SamplingRespond(Request):
     action: Literal["approve", "decline"]
     text: str | None = Field(default=None, max_length=1_000_000)
     """The answer to send, as the person edited it (``sampling.draft`` step only; absent: as drafted)."""
-
-
-class Delivered(TypedDict):
-    delivered: bool
 
 
 @handles(SamplingRespond)
