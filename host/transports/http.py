@@ -18,6 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from host.origins import same_origin
 from host.protocol.events import ActiveTransport
 from host.transports.base import Refused, Streams, TransportUnsupported
+from host.transports.sockets import pooled_transport
 
 #: The default bound on one message from a remote server (``limits.max_event_mib`` changes it).
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -155,6 +156,7 @@ class HttpTransport:
     ) -> httpx2.AsyncClient:
         """An HTTP client that watches every answer, bounds every body and adds the server's own headers."""
         return httpx2.AsyncClient(
+            transport=pooled_transport(),
             headers=headers,
             timeout=timeout or _TIMEOUT,
             auth=auth,

@@ -1,0 +1,250 @@
+"""The sockets under the host's HTTP clients (host/transports/sockets.py), against servers on 127.0.0.1 that
+misbehave on purpose: closing idle connections, sending stray bytes, stalling, sending a lot, speaking TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ssl
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+
+from host.transports.http import HttpTransport
+from host.transports.sockets import HIGH_WATER, AsyncioBackend, AsyncioStream, pooled_transport
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the host's loop
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
+
+
+def answer(body: bytes, *, close: bool = False) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Type: text/plain\r\n"
+    return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+@asynccontextmanager
+async def server(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[tuple[str, list[int]]]:
+    """A server on 127.0.0.1 that runs ``handler`` per connection; yields its URL and the connections' count."""
+    opened: list[int] = []
+
+    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened.append(len(opened))
+        try:
+            await handler(reader, writer, len(opened))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    listening = await asyncio.start_server(on_connection, "127.0.0.1", 0, ssl=tls)
+    port = listening.sockets[0].getsockname()[1]
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/", opened
+    finally:
+        listening.close()
+
+
+def host_client() -> httpx2.AsyncClient:
+    """A client exactly as the host builds one for a server."""
+    return HttpTransport("http://127.0.0.1/mcp").client(lambda words: None)
+
+
+async def test_the_host_clients_open_asyncio_streams_and_reuse_them() -> None:
+    """The pool httpx builds is replaced by one that opens AsyncioStreams: this fails if an httpx release
+    stops reading its pool from where pooled_transport puts it."""
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(answer(b"hello"))
+
+    async with server(keep_alive) as (url, opened), host_client() as client:
+        assert isinstance(client._transport._pool._network_backend, AsyncioBackend)  # type: ignore[attr-defined]
+        first = await client.get(url)
+        assert isinstance(first.extensions["network_stream"], AsyncioStream)
+        texts = [(await client.get(url)).text for _ in range(5)]
+    assert first.text == "hello" and texts == ["hello"] * 5
+    assert len(opened) == 1, "one kept-alive connection served all six requests"
+
+
+@pytest.mark.parametrize("then", ["closes", "sends stray bytes"])
+async def test_an_idle_connection_the_server_is_done_with_is_not_used_again(then: str) -> None:
+    """Without this check the next request goes out on a dead connection and fails with "Server disconnected
+    without sending a response"; with it the pool opens a new one and the request answers."""
+
+    async def one_then(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(answer(f"answer {n}".encode()))
+        await asyncio.sleep(0.05)
+        if then == "sends stray bytes":
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            await asyncio.sleep(1)
+
+    async with server(one_then) as (url, opened), host_client() as client:
+        assert (await client.get(url)).text == "answer 1"
+        await asyncio.sleep(0.3)
+        assert (await client.get(url)).text == "answer 2"
+    assert len(opened) == 2
+
+
+async def test_a_stalled_answer_is_a_read_timeout_and_a_closed_port_a_connect_error() -> None:
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    async with server(stall) as (url, _), httpx2.AsyncClient(transport=pooled_transport()) as client:
+        with pytest.raises(httpx2.ReadTimeout):
+            await client.get(url, timeout=httpx2.Timeout(5.0, read=0.2))
+    with socket_closed() as port:
+        async with httpx2.AsyncClient(transport=pooled_transport()) as client:
+            with pytest.raises(httpx2.ConnectError):
+                await client.get(f"http://127.0.0.1:{port}/")
+
+
+class socket_closed:
+    """A port on 127.0.0.1 that nothing listens on."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        port: int = self._socket.getsockname()[1]
+        return port
+
+    def __exit__(self, *exc: object) -> None:
+        self._socket.close()
+
+
+async def test_a_large_answer_arrives_whole_through_the_read_window() -> None:
+    """Far more than HIGH_WATER at once: reading pauses and resumes and every byte arrives in order."""
+    body = bytes(range(256)) * (HIGH_WATER * 6 // 256)
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(answer(body))
+        await writer.drain()
+
+    async with (
+        server(big) as (url, _),
+        httpx2.AsyncClient(transport=pooled_transport()) as client,
+        client.stream("GET", url) as response,
+    ):
+        await asyncio.sleep(0.3)  # let the server's bytes pile up behind the paused reader
+        received = b"".join([part async for part in response.aiter_raw()])
+    assert received == body
+
+
+async def test_a_large_request_body_goes_out_whole() -> None:
+    body = b"x" * (HIGH_WATER * 8)
+
+    async def echo_length(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        head = await read_request(reader)
+        length = int(
+            next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))[15:]
+        )
+        await asyncio.sleep(0.2)  # the client's writes wait on the full socket meanwhile
+        got = await reader.readexactly(length)
+        writer.write(answer(str(len(got)).encode() if got == body else b"mangled"))
+
+    async with server(echo_length) as (url, _), httpx2.AsyncClient(transport=pooled_transport()) as client:
+        response = await client.post(url, content=body)
+    assert response.text == str(len(body))
+
+
+async def test_a_request_cancelled_while_it_waits_leaves_the_client_usable() -> None:
+    async def slow_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            if n == 1:
+                await asyncio.sleep(5)
+            writer.write(answer(b"ok"))
+
+    async with (
+        server(slow_first) as (url, opened),
+        httpx2.AsyncClient(transport=pooled_transport()) as client,
+    ):
+        with anyio.move_on_after(0.2) as scope:
+            await client.get(url)
+        assert scope.cancelled_caught
+        assert (await client.get(url)).text == "ok"
+    assert len(opened) == 2, "the cancelled request's connection was dropped, not reused mid-answer"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    import ipaddress
+
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_is_verified_against_the_trusted_certificates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS the way Notion's hosted server is reached: the certificate checked against what the system (here
+    SSL_CERT_FILE) trusts, keep-alive over TLS, and an untrusted certificate refused."""
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(answer(b"secure"))
+
+    with tempfile.TemporaryDirectory() as directory:
+        cert, key = _self_signed(Path(directory))
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert, key)
+        async with server(keep_alive, tls) as (url, opened):
+            async with httpx2.AsyncClient(transport=pooled_transport()) as client:
+                with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await client.get(url)
+            monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+            async with httpx2.AsyncClient(transport=pooled_transport()) as client:
+                first = await client.get(url)
+                second = await client.get(url)
+                assert first.extensions["network_stream"].get_extra_info("ssl_object") is not None
+    assert (first.text, second.text) == ("secure", "secure")
+    assert len(opened) == 1, (
+        "one TLS connection served both requests (the refused one never got past its handshake)"
+    )
