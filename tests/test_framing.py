@@ -205,3 +205,70 @@ def test_the_incremental_decoder_skips_oversized_and_bad_frames_and_stays_in_syn
         "invalid_json",
         {"type": "ping", "id": "1"},
     ]
+
+
+def test_frames_sent_in_one_loop_step_go_out_in_one_write_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coalescing: replies finished in the same step of the event loop share one system call; a frame from
+    another thread writes whatever waits first, so nothing overtakes; the final flush leaves nothing behind."""
+    import asyncio
+    import threading
+
+    writes: list[bytes] = []
+    real_write = os.write
+
+    def counting_write(fd: int, data: memoryview | bytes) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(framing.os, "write", counting_write)
+
+    async def scenario(writer: FrameWriter) -> None:
+        writer.coalesce_on(asyncio.get_running_loop())
+        for n in range(3):
+            writer.send_encoded(framing.dumps({"type": "x", "n": n}))
+        assert writes == [], "frames from the loop's thread wait for the end of the step"
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(writes) == 1, "the three frames went out in one write"
+        writer.send_encoded(framing.dumps({"type": "x", "n": 3}))
+        other = threading.Thread(target=writer.send_encoded, args=(framing.dumps({"type": "x", "n": 4}),))
+        other.start()
+        other.join()
+        assert len(writes) == 2, "another thread's frame wrote the waiting one ahead of itself, in one write"
+        writer.send_encoded(framing.dumps({"type": "x", "n": 5}))
+        writer.coalesce_on(None)  # what serve() does on the way out
+        writer.send_encoded(framing.dumps({"type": "x", "n": 6}))
+
+    with tempfile.TemporaryFile() as f:
+        asyncio.run(scenario(FrameWriter(f.fileno())))
+        f.seek(0)
+        data = f.read()
+    stream, got = io.BytesIO(data), []
+    while stream.tell() < len(data):
+        (length,) = struct.unpack("=I", stream.read(4))
+        got.append(json.loads(stream.read(length))["n"])
+    assert got == list(range(7))
+    assert len(writes) == 4
+
+
+def test_a_coalesced_write_to_a_closed_browser_is_kept_as_lost_not_raised_into_the_loop() -> None:
+    import asyncio
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+
+    async def scenario(writer: FrameWriter) -> None:
+        writer.coalesce_on(asyncio.get_running_loop())
+        writer.send_encoded(framing.dumps({"type": "x"}))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        writer.coalesce_on(None)
+
+    writer = FrameWriter(write_end)
+    try:
+        asyncio.run(scenario(writer))
+    finally:
+        os.close(write_end)
+    assert isinstance(writer.lost, BrokenPipeError)
+    with pytest.raises(BrokenPipeError):  # later sends say so to their caller (Host.send logs it)
+        writer.send_encoded(framing.dumps({"type": "y"}))
