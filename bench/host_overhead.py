@@ -1,10 +1,10 @@
 """What the host costs on top of talking to an MCP server directly, side by side in one run.
 
-    python -m bench.host_overhead [--calls 300] [--spawns 20] [--rounds 3]
+    python -m bench.host_overhead [--calls 300] [--spawns 20] [--rounds 5] [--baseline REV]
 
 Prints one JSON object: start-up (spawn -> first frame), tool-call round trip through the host vs a direct SDK
 client to the same local server (medians, added latency, ratio), 32 concurrent calls through one port vs
-direct (throughput, ratio), a 10 MiB result's time, and the host's peak RSS. Targets from the issue are
+direct (throughput, ratio, CPU per call of the host and of the direct client), a 10 MiB result's time, and the host's peak RSS. Targets from the issue are
 printed beside each figure; nothing here asserts on speed.
 """
 
@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import os
+import resource
 import statistics
 import struct
 import subprocess
@@ -23,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.baseline import exported, host_from
 from devkit.host_process import ORIGIN, HostProcess, write_config
 from tests.support.processes import ToyServer
 
@@ -153,8 +156,29 @@ def host_concurrent(
     return CONCURRENCY * per_worker / (time.perf_counter() - started)
 
 
-def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 3) -> dict:
-    """The figures, with the raw samples under "samples" for plotting."""
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _concurrent_host(host: HostProcess, per_worker: int) -> tuple[float, float]:
+    """(calls per second, host CPU milliseconds per call) for one round of concurrent calls."""
+    before = process_cpu_s(host.proc.pid)
+    rate = host_concurrent(host, per_worker)
+    return rate, (process_cpu_s(host.proc.pid) - before) * 1000 / (CONCURRENCY * per_worker)
+
+
+def run(
+    calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 5, baseline: str | None = None
+) -> dict:
+    """The figures, with the raw samples under "samples" for plotting. With ``baseline`` (a git revision), a
+    host running that revision's code takes its turn in the concurrent rounds too."""
     load = os.getloadavg()
     first_frames = measure_first_frame(spawns)
 
@@ -163,26 +187,45 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
     host_times: list[float] = []
     direct_rates: list[float] = []
     host_rates: list[float] = []
+    old_rates: list[float] = []
+    direct_cpu: list[float] = []
+    host_cpu: list[float] = []
+    old_cpu: list[float] = []
     try:
-        with tempfile.TemporaryDirectory() as home:
+        with contextlib.ExitStack() as stack:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             # The toy server sends a text result twice (as text and as structured content): 10 MiB of text is
             # a 20 MiB message, over the default 16 MiB bound on one message.
-            write_config(Path(home), [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}],
+            write_config(home, [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}],
                          limits={"max_event_mib": 32})  # fmt: skip
-            host = HostProcess(Path(home), heartbeat_s=15)
+            host = stack.enter_context(host_from(home, None))
             host.wait_state("toy", "connected")
-            # Alternate the two paths so that whatever else the machine does hits both alike.
+            old = None
+            if baseline:
+                old_home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                write_config(old_home, [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}])
+                old = stack.enter_context(host_from(old_home, stack.enter_context(exported(baseline))))
+                old.wait_state("toy", "connected")
+            # Alternate the paths so that whatever else the machine does hits them alike.
             for _ in range(rounds):
                 direct_times += asyncio.run(direct_sequential(server.url, calls))
-                host_times += host_sequential(Path(home), calls)
+                host_times += host_sequential(home, calls)
+                # The direct client runs in this process; nothing else here works meanwhile.
+                before = own_cpu_s()
                 direct_rates.append(asyncio.run(direct_concurrent(server.url, per_worker)))
-                host_rates.append(host_concurrent(host, per_worker))
+                direct_cpu.append((own_cpu_s() - before) * 1000 / (CONCURRENCY * per_worker))
+                rate, cpu = _concurrent_host(host, per_worker)
+                host_rates.append(rate)
+                host_cpu.append(cpu)
+                if old is not None:
+                    rate, cpu = _concurrent_host(old, per_worker)
+                    old_rates.append(rate)
+                    old_cpu.append(cpu)
             started = time.perf_counter()
             big = host.result("tool.call", server="toy", tool="big", arguments={"mib": 10}, timeout=60)
             big_s = time.perf_counter() - started
             assert len(big["content"][0]["text"]) == 10 * 1024 * 1024
             rss = peak_rss_mib(host.proc.pid)
-            host.close()
     finally:
         server.kill()
     direct_rate = statistics.median(direct_rates)
@@ -210,8 +253,26 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
             "direct": round(direct_rate, 1),
             "host": round(host_rate, 1),
             "ratio": round(host_rate / direct_rate, 3),
+            "round_ratios": [round(h / d, 3) for h, d in zip(host_rates, direct_rates, strict=True)],
             "rounds": rounds,
             "target_ratio": 0.90,
+            "load_average": [round(x, 2) for x in load],
+            **(
+                {
+                    "baseline": baseline,
+                    "baseline_host": round(statistics.median(old_rates), 1),
+                    "baseline_ratio": round(statistics.median(old_rates) / direct_rate, 3),
+                }
+                if old_rates
+                else {}
+            ),
+        },
+        "concurrent_cpu_ms_per_call": {
+            "direct_client": round(statistics.median(direct_cpu), 3),
+            "host": round(statistics.median(host_cpu), 3),
+            "host_over_direct": round(statistics.median(host_cpu) / statistics.median(direct_cpu), 3),
+            **({"baseline_host": round(statistics.median(old_cpu), 3)} if old_cpu else {}),
+            "target": "host below the direct client",
         },
         "ten_mib_result": {"seconds": round(big_s, 3), "target_s": 1.0, "host_peak_rss_mib": rss},
         "python": sys.version.split()[0],
@@ -222,6 +283,7 @@ def run(calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 
             "host_call_ms": host_times,
             "direct_calls_per_s": direct_rates,
             "host_calls_per_s": host_rates,
+            "baseline_host_calls_per_s": old_rates,
         },
     }
 
@@ -231,9 +293,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--spawns", type=int, default=20)
     parser.add_argument("--per-worker", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline", metavar="REV", help="a host of this git revision takes its turn too")
     args = parser.parse_args()
-    report = run(args.calls, args.spawns, args.per_worker, args.rounds)
+    report = run(args.calls, args.spawns, args.per_worker, args.rounds, args.baseline)
     del report["samples"]
     print(json.dumps(report, indent=2))
 

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.baseline import exported, host_from
 from bench.reconnect import _child_of
-from bench.start import _working_directory, exported
-from devkit.host_process import HostProcess, write_config
+from devkit.host_process import write_config
 
 _seen: dict[tuple[int, int], int] = {}
 """Context switches of every thread seen so far, by (pid, tid): a thread that ends keeps its count."""
@@ -53,10 +53,7 @@ def _idle_host(stack: contextlib.ExitStack, code: Path | None) -> tuple[int, int
     home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
     write_config(home, [{"id": "sqlite", "name": "SQLite", "kind": "stdio", "builtin": "sqlite",
                          "db_path": str(home / "data" / "sample.db")}])  # fmt: skip
-    env = {"PYTHONPATH": str(code)} if code is not None else None
-    with _working_directory(code):
-        # The real default heartbeat: HostProcess would otherwise shorten it for tests.
-        host = stack.enter_context(HostProcess(home, heartbeat_s=15, env=env))
+    host = stack.enter_context(host_from(home, code))
     host.wait_state("sqlite", "connected", timeout=60)
     return host.proc.pid, _child_of(host.proc.pid, b"host.sqlite_server")
 

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt
 
-HOST, DIRECT, TARGET = "#2f6fdf", "#9a9a9a", "#d33a2c"
+HOST, DIRECT, TARGET, BASELINE = "#2f6fdf", "#9a9a9a", "#d33a2c", "#e0a030"
 
 
 def _save(fig: Any, folder: Path, name: str) -> Path:
@@ -65,6 +65,14 @@ def draw_all(results: dict[str, Any], folder: Path) -> list[Path]:
     ax.bar(
         [r + width / 2 for r in rounds], s["host_calls_per_s"], width, color=HOST, label="through the host"
     )
+    if s.get("baseline_host_calls_per_s"):
+        ax.plot(
+            list(rounds),
+            s["baseline_host_calls_per_s"],
+            "o",
+            color=BASELINE,
+            label=f"through the host, before ({results['concurrent_calls_per_s']['baseline']})",
+        )
     ax.plot([r + width / 2 for r in rounds], [d * 0.90 for d in s["direct_calls_per_s"]], "_", color=TARGET,
             markersize=22, markeredgewidth=2, label="target: 0.90 x direct")  # fmt: skip
     conc = results["concurrent_calls_per_s"]

@@ -89,7 +89,17 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "first_frame_median_ms": _check(results["first_frame_ms"]["median"], 100),
         "tool_call_added_ms": _check(call["added_median"], 0.5),
         "tool_call_ratio": _check(call["ratio"], 1.10),
-        "concurrent_ratio": _check(conc["ratio"], 0.90, at_most=False),
+        "concurrent_ratio": {
+            **_check(conc["ratio"], 0.90, at_most=False),
+            "baseline": conc.get("baseline_ratio"),
+            "load_average": conc["load_average"],
+        },
+        "concurrent_host_cpu_over_direct_client": {
+            **_check(results["concurrent_cpu_ms_per_call"]["host_over_direct"], 1.0),
+            "host_ms": results["concurrent_cpu_ms_per_call"]["host"],
+            "direct_client_ms": results["concurrent_cpu_ms_per_call"]["direct_client"],
+            "baseline_host_ms": results["concurrent_cpu_ms_per_call"].get("baseline_host"),
+        },
         "ten_mib_result_s": _check(results["ten_mib_result"]["seconds"], 1.0),
         "chat_first_token_overhead_ms": _check(results["first_token_ms"]["overhead_median"], 20),
         "chat_first_token_long_conversation_overhead_ms": _check(
@@ -120,7 +130,8 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         default=BEFORE_START_WORK,
-        help=f"the git revision start and idle compare with (default {BEFORE_START_WORK}, the code before them)",
+        help=f"the git revision start, idle and concurrency compare with (default {BEFORE_START_WORK}, the code "
+        "before them)",
     )
     parser.add_argument("--idle-seconds", type=int, help="how long to idle (default 120; 20 with --quick)")
     args = parser.parse_args()
@@ -141,7 +152,10 @@ def main() -> None:
     for measure in (
         lambda: start.run(starts=3 if quick else 10, baseline=args.baseline),
         lambda: host_overhead.run(
-            calls=60 if quick else 300, spawns=5 if quick else 20, rounds=1 if quick else 3
+            calls=60 if quick else 300,
+            spawns=5 if quick else 20,
+            rounds=1 if quick else 5,
+            baseline=args.baseline,
         ),
         lambda: peer.run(calls=60 if quick else 300, per_worker=5 if quick else 20, rounds=1 if quick else 3),
         lambda: reconnect.run(times=3 if quick else 10),

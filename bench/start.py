@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import re
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from devkit.host_process import HostProcess, write_config
+from bench.baseline import exported, host_from
+from devkit.host_process import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,34 +40,10 @@ def _sqlite_config(home: Path) -> None:
                          "db_path": str(home / "data" / "sample.db")}])  # fmt: skip
 
 
-@contextlib.contextmanager
-def exported(revision: str) -> Iterator[Path]:
-    """The tree of ``revision`` in a temporary folder."""
-    archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True).stdout
-    with tempfile.TemporaryDirectory() as folder:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(folder, filter="data")
-        yield Path(folder)
-
-
-@contextlib.contextmanager
-def _working_directory(folder: Path | None) -> Iterator[None]:
-    before = Path.cwd()
-    if folder is not None:
-        os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def one_start(home: Path, code: Path | None = None) -> dict[str, float]:
     """Milliseconds from the spawn to the hello, to "connected", and to the first tool answer. With ``code``,
     the host runs from that folder (its children inherit the working directory, so they do too)."""
-    env = {"PYTHONPATH": str(code)} if code is not None else None
-    with _working_directory(code):
-        host = HostProcess(home, heartbeat_s=15, env=env)
-    with host:
+    with host_from(home, code) as host:
         host.wait_state("sqlite", "connected", timeout=60)
         connected = time.perf_counter()
         host.result("tool.call", server="sqlite", tool="list_tables", arguments={}, timeout=60)
