@@ -272,9 +272,4 @@ async def serve(
 ) -> None:
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     await start_reader(stream or sys.stdin.buffer, inbox)
-    writer.coalesce_on(asyncio.get_running_loop())
-    try:
-        await Host(writer, origin, config).run(inbox, on_eof)
-    finally:
-        with contextlib.suppress(OSError):  # the browser may have gone: nobody is left to read them
-            writer.coalesce_on(None)
+    await Host(writer, origin, config).run(inbox, on_eof)

@@ -16,8 +16,8 @@ import os
 import struct
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from typing import IO, Any, Protocol
+from collections.abc import Iterator
+from typing import IO, Any
 
 from host.errors import BridgeError, ErrorCode
 from host.protocol.wire import Chunk, Outgoing
@@ -200,37 +200,13 @@ def _fit(text: str, start: int, budget: int) -> int:
         end = start + max(1, (end - start) * budget // size - 1)
 
 
-class _Scheduler(Protocol):
-    def call_soon(self, callback: Callable[[], object]) -> object: ...
-
-
 class FrameWriter:
-    """The single writer of frames to the browser. Thread-safe: every frame goes out whole, in the order sent.
-
-    Once ``coalesce_on`` names the event loop, frames sent from the loop's thread wait for the end of the loop's
-    current step and go out in one write: with many calls in flight, one system call per step rather than
-    one per reply (the writes were 7 % of the host's CPU with 32 calls in flight). A frame from any other
-    thread writes whatever waits first, then itself. ``flush`` writes what waits now; the host calls it
-    before exiting.
-    """
+    """The single writer of frames to the browser. Thread-safe: every frame goes out whole."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()
         self._next_stream = 0
-        self._pending: list[bytes] = []
-        self._loop: _Scheduler | None = None
-        self._loop_thread: int | None = None
-        self._flush_scheduled = False
-        self.lost: OSError | None = None
-        """Why a coalesced write failed (the browser has gone); frames sent after it are dropped."""
-
-    def coalesce_on(self, loop: _Scheduler | None) -> None:
-        """Coalesce the frames sent from this thread through ``loop``; None writes each at once again."""
-        self.flush()
-        with self._lock:
-            self._loop = loop
-            self._loop_thread = threading.get_ident() if loop is not None else None
 
     def send(self, message: Outgoing) -> None:
         self.send_encoded(dumps(message.wire()))
@@ -241,35 +217,10 @@ class FrameWriter:
             bodies = list(split_message(text, stream_id))
             if len(bodies) > 1:
                 self._next_stream += 1
-            self._pending.extend(encode_frame(body) for body in bodies)
-            if self._loop is not None and threading.get_ident() == self._loop_thread:
-                if not self._flush_scheduled:
-                    self._flush_scheduled = True
-                    self._loop.call_soon(self._scheduled_flush)
-                return
-            self._write_pending()
+            for body in bodies:
+                self._write_all(encode_frame(body))
 
-    def flush(self) -> None:
-        """Write every frame that waits. Raises OSError if the browser has gone."""
-        with self._lock:
-            self._write_pending()
-
-    def _scheduled_flush(self) -> None:
-        with self._lock:
-            self._flush_scheduled = False
-            try:
-                self._write_pending()
-            except OSError as exc:
-                # Nobody waits on this write to tell: the read side sees EOF and shuts the host down.
-                self.lost = exc
-
-    def _write_pending(self) -> None:
-        if not self._pending:
-            return
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending.clear()
-        if self.lost is not None:
-            raise self.lost
+    def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
