@@ -15,7 +15,7 @@ import anyio
 import httpx2
 import pytest
 
-from host.transports.http import HttpTransport
+from host.transports.http import HttpTransport, MessageTooLarge
 from host.transports.sockets import HIGH_WATER, AsyncioBackend, AsyncioStream, pooled_transport
 
 pytestmark = pytest.mark.anyio
@@ -248,3 +248,33 @@ async def test_tls_is_verified_against_the_trusted_certificates(monkeypatch: pyt
     assert len(opened) == 1, (
         "one TLS connection served both requests (the refused one never got past its handshake)"
     )
+
+
+@pytest.mark.parametrize("framing", ["chunked", "declared"])
+async def test_an_answer_over_the_bound_is_refused_with_the_limit_named_however_it_is_framed(
+    framing: str,
+) -> None:
+    """The bound on one message (limits.max_event_mib) holds for a body that declares its length (refused
+    before it is read) and for a chunked one (refused as it passes the bound); within it, both arrive whole."""
+
+    async def sized(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            head = await read_request(reader)
+            body = b"y" * (4096 if b"/big" in head.split(b"\r\n")[0] else 512)
+            if framing == "declared":
+                writer.write(answer(body))
+            else:
+                chunks = b"".join(
+                    b"%x\r\n%s\r\n" % (256, body[i : i + 256]) for i in range(0, len(body), 256)
+                )
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
+
+    heard: list[str] = []
+    async with server(sized) as (url, _):
+        transport = HttpTransport(url, max_event_bytes=1024)
+        async with transport.client(heard.append) as client:
+            assert (await client.get(url + "small?q=1")).content == b"y" * 512
+            with pytest.raises(MessageTooLarge, match="MiB limit"):
+                await client.get(url + "big?token=secret")
+    assert len(heard) == 1 and "limits.max_event_mib" in heard[0]
+    assert "/big" in heard[0] and "secret" not in heard[0], "the URL is named without its query"
