@@ -1,6 +1,6 @@
 """What the host costs on top of talking to an MCP server directly, side by side in one run.
 
-    python -m bench.host_overhead [--calls 300] [--spawns 20] [--rounds 5] [--baseline REV]
+    python -m bench.host_overhead [--calls 150] [--spawns 20] [--rounds 10] [--baseline REV]
 
 Prints one JSON object: start-up (spawn -> first frame), tool-call round trip through the host vs a direct SDK
 client to the same local server (medians, added latency, ratio), 32 concurrent calls through one port vs
@@ -174,8 +174,14 @@ def _concurrent_host(host: HostProcess, per_worker: int) -> tuple[float, float]:
     return rate, (process_cpu_s(host.proc.pid) - before) * 1000 / (CONCURRENCY * per_worker)
 
 
+def _paired(ratios: list[float]) -> float:
+    """The median of per-round ratios. Each round measures both sides back to back, so a slow spell of the
+    machine (single rounds here vary by a third) moves both sides of a ratio, not one side of a median."""
+    return round(statistics.median(ratios), 3)
+
+
 def run(
-    calls: int = 300, spawns: int = 20, per_worker: int = 20, rounds: int = 5, baseline: str | None = None
+    calls: int = 150, spawns: int = 20, per_worker: int = 20, rounds: int = 10, baseline: str | None = None
 ) -> dict:
     """The figures, with the raw samples under "samples" for plotting. With ``baseline`` (a git revision), a
     host running that revision's code takes its turn in the concurrent rounds too."""
@@ -191,6 +197,7 @@ def run(
     direct_cpu: list[float] = []
     host_cpu: list[float] = []
     old_cpu: list[float] = []
+    call_ratios: list[float] = []
     try:
         with contextlib.ExitStack() as stack:
             home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -208,8 +215,11 @@ def run(
                 old.wait_state("toy", "connected")
             # Alternate the paths so that whatever else the machine does hits them alike.
             for _ in range(rounds):
-                direct_times += asyncio.run(direct_sequential(server.url, calls))
-                host_times += host_sequential(home, calls)
+                direct_round = asyncio.run(direct_sequential(server.url, calls))
+                host_round = host_sequential(home, calls)
+                direct_times += direct_round
+                host_times += host_round
+                call_ratios.append(statistics.median(host_round) / statistics.median(direct_round))
                 # The direct client runs in this process; nothing else here works meanwhile.
                 before = own_cpu_s()
                 direct_rates.append(asyncio.run(direct_concurrent(server.url, per_worker)))
@@ -245,6 +255,7 @@ def run(
             "host_median": round(host_median, 3),
             "added_median": round(host_median - direct_median, 3),
             "ratio": round(host_median / direct_median, 3),
+            "paired_ratio_median": _paired(call_ratios),
             "calls": len(host_times),
             "target": {"added_ms": 0.5, "ratio": 1.10},
         },
@@ -253,7 +264,7 @@ def run(
             "direct": round(direct_rate, 1),
             "host": round(host_rate, 1),
             "ratio": round(host_rate / direct_rate, 3),
-            "round_ratios": [round(h / d, 3) for h, d in zip(host_rates, direct_rates, strict=True)],
+            "paired_ratio_median": _paired([h / d for h, d in zip(host_rates, direct_rates, strict=True)]),
             "rounds": rounds,
             "target_ratio": 0.90,
             "load_average": [round(x, 2) for x in load],
@@ -271,6 +282,9 @@ def run(
             "direct_client": round(statistics.median(direct_cpu), 3),
             "host": round(statistics.median(host_cpu), 3),
             "host_over_direct": round(statistics.median(host_cpu) / statistics.median(direct_cpu), 3),
+            "paired_host_over_direct_median": _paired(
+                [h / d for h, d in zip(host_cpu, direct_cpu, strict=True)]
+            ),
             **({"baseline_host": round(statistics.median(old_cpu), 3)} if old_cpu else {}),
             "target": "host below the direct client",
         },
@@ -283,6 +297,11 @@ def run(
             "host_call_ms": host_times,
             "direct_calls_per_s": direct_rates,
             "host_calls_per_s": host_rates,
+            "host_over_direct_per_round": {
+                "one_call": call_ratios,
+                "throughput": [h / d for h, d in zip(host_rates, direct_rates, strict=True)],
+                "cpu_per_call": [h / d for h, d in zip(host_cpu, direct_cpu, strict=True)],
+            },
             "baseline_host_calls_per_s": old_rates,
         },
     }
@@ -290,10 +309,10 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--calls", type=int, default=150, help="one-at-a-time calls per round")
     parser.add_argument("--spawns", type=int, default=20)
     parser.add_argument("--per-worker", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--baseline", metavar="REV", help="a host of this git revision takes its turn too")
     args = parser.parse_args()
     report = run(args.calls, args.spawns, args.per_worker, args.rounds, args.baseline)

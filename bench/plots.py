@@ -52,7 +52,7 @@ def draw_all(results: dict[str, Any], folder: Path) -> list[Path]:
     overhead = results["tool_call_round_trip_ms"]
     ax.set(
         ylabel="ms per call",
-        title=f"Tool call round trip: +{overhead['added_median']} ms, ratio {overhead['ratio']}",
+        title=f"Tool call round trip: +{overhead['added_median']} ms, ratio {overhead['paired_ratio_median']} (median of rounds)",
     )
     _target(ax, overhead["direct_median"] * 1.10, "target: 1.10 x direct")
     ax.legend()
@@ -77,7 +77,7 @@ def draw_all(results: dict[str, Any], folder: Path) -> list[Path]:
             markersize=22, markeredgewidth=2, label="target: 0.90 x direct")  # fmt: skip
     conc = results["concurrent_calls_per_s"]
     ax.set(xlabel="round", ylabel="calls / s", xticks=list(rounds),
-           title=f"{conc['concurrency']} concurrent calls: ratio {conc['ratio']}")  # fmt: skip
+           title=f"{conc['concurrency']} concurrent calls: ratio {conc['paired_ratio_median']} (median of rounds)")  # fmt: skip
     ax.legend(loc="lower right")
     made.append(_save(fig, folder, "concurrency"))
 
