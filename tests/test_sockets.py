@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import ssl
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +17,14 @@ import httpx2
 import pytest
 
 from host.transports.http import HttpTransport, MessageTooLarge
-from host.transports.sockets import HIGH_WATER, AsyncioBackend, AsyncioStream, pooled_transport
+from host.transports.sockets import (
+    HIGH_WATER,
+    KEEPALIVE_S,
+    QUIET_S,
+    AsyncioBackend,
+    AsyncioStream,
+    pooled_transport,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -278,3 +286,63 @@ async def test_an_answer_over_the_bound_is_refused_with_the_limit_named_however_
                 await client.get(url + "big?token=secret")
     assert len(heard) == 1 and "limits.max_event_mib" in heard[0]
     assert "/big" in heard[0] and "secret" not in heard[0], "the URL is named without its query"
+
+
+async def test_a_connection_is_dropped_before_its_server_would_drop_it_for_idling() -> None:
+    """The keep-alive race: a server that closes connections idle for 2 s (gunicorn's default) gets a request
+    just as it closes one, and the request is lost unanswered; a tool call cannot be sent again, so the host
+    must not reuse a connection that long idle. This server makes the race certain: a request on a connection
+    idle for 2 s or more is dropped unread, as if it had crossed the close on the wire."""
+    idle_close_s = 2.0
+
+    async def idles_out(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        last = asyncio.get_running_loop().time()
+        while True:
+            await read_request(reader)
+            if asyncio.get_running_loop().time() - last >= idle_close_s:
+                return  # closed for idling: the request crossed the close
+            writer.write(answer(b"ok"))
+            last = asyncio.get_running_loop().time()
+
+    assert idle_close_s > KEEPALIVE_S
+    async with server(idles_out) as (url, opened), httpx2.AsyncClient(transport=pooled_transport()) as client:
+        assert (await client.get(url)).text == "ok"
+        await asyncio.sleep(0.5)
+        assert (await client.get(url)).text == "ok"  # reused: quiet for less than KEEPALIVE_S
+        await asyncio.sleep(idle_close_s + 0.1)
+        assert (await client.get(url)).text == "ok"  # a new connection, not the one the server dropped
+    assert len(opened) == 2
+
+
+async def test_a_close_the_event_loop_has_not_seen_yet_is_found_before_reuse() -> None:
+    """A server's close can reach the kernel while the host's loop is busy elsewhere: the protocol has not
+    heard of it yet, so a connection quiet for QUIET_S or more is checked with the kernel before reuse. (The
+    server runs on a thread of its own here, so that it closes while this test's loop is blocked.)"""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answered: list[int] = []
+
+    def serve() -> None:
+        for n in (1, 2):
+            conn, _ = listener.accept()
+            with conn:
+                while b"\r\n\r\n" not in conn.recv(65536):
+                    pass
+                conn.sendall(answer(f"answer {n}".encode()))
+                answered.append(n)
+                time.sleep(0.1)  # then closes, without "Connection: close"
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        async with host_client() as client:
+            url = f"http://127.0.0.1:{port}/"
+            assert (await client.get(url)).text == "answer 1"
+            time.sleep(QUIET_S + 0.3)  # the loop is busy: the close reaches the kernel, not the protocol
+            assert (await client.get(url)).text == "answer 2"
+    finally:
+        listener.close()
+    assert answered == [1, 2]

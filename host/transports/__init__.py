@@ -2,6 +2,7 @@
 
     base.py        what a transport is (the Transport protocol) and how connecting fails
     http.py        streamable HTTP, with the bound on what a server may send
+    sockets.py     the connections under every HTTP client: asyncio's own, cheap to check while idle
     sse.py         legacy HTTP+SSE
     stdio.py       a local server as a child process, its stderr in the log
     fallback.py    HTTP first, SSE on 404/405, the one that worked first next time

@@ -3,8 +3,10 @@
 With many calls in flight the connection pool asks every idle connection "still open?" on each request and on
 each answer. anyio answers by building the socket's whole attribute table (a ``getpeername`` system call) and
 then polling the socket: 14 % of the host's CPU with 32 calls in flight (py-spy over bench.host_overhead's
-concurrent run). A protocol that is told of every byte and every close knows without asking. Reads and writes
-also skip anyio's per-call cancel scopes: a read that finds data waiting returns it without a timer.
+concurrent run). A protocol that is told of every byte and every close mostly knows without asking; the kernel
+is asked only about a connection quiet for ``QUIET_S``, the only kind a server closes for idling, since a close
+may have reached the kernel after the event loop last looked. Reads and writes also skip anyio's per-call
+cancel scopes: a read that finds data waiting returns it without a timer.
 
 Cancellation is unchanged: anyio's scopes on asyncio cancel the task, and a read or write here is a plain
 asyncio await that the cancellation ends.
@@ -13,8 +15,11 @@ asyncio await that the cancellation ends.
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import ssl
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +30,10 @@ import httpx2
 #: Reading stops (the kernel's window fills) while this much is received and not yet taken: a server that
 #: sends faster than the host reads cannot fill its memory.
 HIGH_WATER = 1024 * 1024
+
+#: A connection used less than this long ago was not closed by its server for idling (keep-alive timeouts
+#: are seconds long); one quiet for longer is checked with the kernel before it is used again.
+QUIET_S = 0.25
 
 _CONNECT_ERRORS: dict[type[Exception], type[Exception]] = {
     TimeoutError: httpcore2.ConnectTimeout,
@@ -52,6 +61,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         """The server closed its side, or the connection broke: nothing more will arrive."""
         self.error: Exception | None = None
+        self.last_active = time.monotonic()
+        self.fd = -1
         self._reading_paused = False
         self._readable: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None
@@ -59,8 +70,11 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        raw = transport.get_extra_info("socket")
+        self.fd = raw.fileno() if raw is not None else -1
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = time.monotonic()
         self.received += data
         if len(self.received) > HIGH_WATER and not self._reading_paused and self.transport is not None:
             self._reading_paused = True
@@ -136,6 +150,7 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
         if self._transport.is_closing():
             raise httpcore2.WriteError("the connection is closed")
         self._transport.write(buffer)
+        self._connection.last_active = time.monotonic()
         with _mapped({TimeoutError: httpcore2.WriteTimeout}):
             async with asyncio.timeout(timeout):
                 await self._connection.wait_writable()
@@ -173,7 +188,10 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
             # Asked of idle connections only: anything received, or a close, means the server is done with it.
-            return self._connection.closed or bool(self._connection.received)
+            connection = self._connection
+            if connection.closed or connection.received:
+                return True
+            return time.monotonic() - connection.last_active >= QUIET_S and _kernel_has_news(connection.fd)
         names = {
             "ssl_object": "ssl_object",
             "client_addr": "sockname",
@@ -181,6 +199,17 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
             "socket": "socket",
         }
         return self._transport.get_extra_info(names[info]) if info in names else None
+
+
+def _kernel_has_news(fd: int) -> bool:
+    """Whether the socket has bytes or a close waiting that the event loop has not handed over yet."""
+    if fd < 0:
+        return False
+    if sys.platform == "win32":  # no poll(); select takes any socket there
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class AsyncioBackend(httpcore2.AsyncNetworkBackend):
@@ -230,8 +259,13 @@ def _opened(
     return AsyncioStream(transport, connection)
 
 
-#: httpx's own defaults.
-LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+#: An idle connection is dropped after KEEPALIVE_S, before its server would drop it. A server closes an idle
+#: connection after its own keep-alive timeout (uvicorn and Node 5 s, gunicorn 2 s, nginx 75 s); a request sent
+#: as that close crosses it on the wire is lost with "Server disconnected without sending a response", and
+#: a tool call must not be sent twice, so it cannot be retried. httpx's 5 s equals the most common server
+#: timeout: 48 of 1,984 calls failed in bursts made 4.90-5.08 s after the last, against a uvicorn server.
+KEEPALIVE_S = 1.5
+LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_S)
 
 
 def pooled_transport(limits: httpx2.Limits = LIMITS) -> httpx2.AsyncHTTPTransport:
