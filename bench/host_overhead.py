@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -86,6 +86,91 @@ async def direct_concurrent(url: str, per_worker: int) -> float:
         return CONCURRENCY * per_worker / (time.perf_counter() - started)
 
 
+class Port:
+    """A host driven through its pipes by one thread, the way Chrome's own C++ port reads and writes: no
+    reader thread, queue or event loop in the measuring process to add work of its own on the same cores.
+    Started from ``code`` (a folder holding another revision's tree) if given; ``server`` is connected
+    before the constructor returns. Calls go to ``tool`` with its one string ``argument``."""
+
+    def __init__(
+        self,
+        home: Path,
+        server: str = "toy",
+        tool: str = "echo",
+        argument: str = "text",
+        code: Path | None = None,
+    ) -> None:
+        self.server, self.tool, self.argument = server, tool, argument
+        env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_HEARTBEAT_S": "15",
+               "NOTION_BRIDGE_TOKEN_STORE": "file", **({"PYTHONPATH": str(code)} if code else {})}  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "host", ORIGIN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=code,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._out, self._in = self.proc.stdout, self.proc.stdin
+        self._ids = itertools.count()
+        while True:
+            message = self._read()
+            if message["type"] == "status" and any(
+                s["id"] == server and s["state"] == "connected" for s in message["servers"]
+            ):
+                break
+
+    def _read(self) -> dict:
+        (length,) = struct.unpack("=I", self._out.read(4))
+        return json.loads(self._out.read(length))
+
+    def _send_call(self, text: str) -> str:
+        request_id = f"c{next(self._ids)}"
+        body = json.dumps({"type": "tool.call", "id": request_id, "server": self.server, "tool": self.tool,
+                           "arguments": {self.argument: text}}).encode()  # fmt: skip
+        self._in.write(struct.pack("=I", len(body)) + body)
+        self._in.flush()
+        return request_id
+
+    def _reply(self) -> dict:
+        """The next reply (events are skipped); a failed call fails the bench."""
+        while True:
+            message = self._read()
+            if message["type"] == "reply":
+                assert message["ok"], message
+                return message
+
+    def call(self, text: str) -> None:
+        request_id = self._send_call(text)
+        assert self._reply()["id"] == request_id
+
+    def concurrent(self, per_worker: int) -> tuple[float, float]:
+        """(calls per second, host CPU milliseconds per call): CONCURRENCY workers, each sending its next call
+        when its last is answered, as the direct workers do over one client."""
+        left: dict[str, int] = {}
+        cpu_before = process_cpu_s(self.proc.pid)
+        started = time.perf_counter()
+        for n in range(CONCURRENCY):
+            left[self._send_call(f"{n}-0")] = per_worker - 1
+        while left:
+            remaining = left.pop(self._reply()["id"])
+            if remaining:
+                left[self._send_call(f"more-{remaining}")] = remaining - 1
+        seconds = time.perf_counter() - started
+        calls = CONCURRENCY * per_worker
+        return calls / seconds, (process_cpu_s(self.proc.pid) - cpu_before) * 1000 / calls
+
+    def close(self) -> None:
+        self._in.close()
+        self.proc.wait(10)
+
+    def __enter__(self) -> Port:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def host_sequential(
     home: Path,
     calls: int,
@@ -93,67 +178,16 @@ def host_sequential(
     tool: str = "echo",
     argument: str = "text",
 ) -> list[float]:
-    """Round trips through a host driven by a plain blocking loop on one thread, the way Chrome's own
-    C++ port reads: no reader thread or queue in the measuring process to add hops of its own. The tool is
-    called with its one string ``argument``."""
-    env = {**os.environ, "NOTION_BRIDGE_HOME": str(home), "NOTION_BRIDGE_HEARTBEAT_S": "15"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "host", ORIGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    out, inp = proc.stdout, proc.stdin
-
-    def read() -> dict:
-        (length,) = struct.unpack("=I", out.read(4))
-        return json.loads(out.read(length))
-
-    def call(request_id: str, text: str) -> dict:
-        body = json.dumps(
-            {
-                "type": "tool.call",
-                "id": request_id,
-                "server": server,
-                "tool": tool,
-                "arguments": {argument: text},
-            }
-        ).encode()
-        inp.write(struct.pack("=I", len(body)) + body)
-        inp.flush()
-        while True:
-            message = read()
-            if message.get("id") == request_id:
-                assert message["ok"], message
-                return message
-
-    while True:  # until the toy server is connected
-        message = read()
-        if message["type"] == "status" and message["servers"][0]["state"] == "connected":
-            break
-    for i in range(20):
-        call(f"w{i}", "warm")
-    times = []
-    for i in range(calls):
-        started = time.perf_counter()
-        call(f"c{i}", f"call {i}")
-        times.append((time.perf_counter() - started) * 1000)
-    inp.close()
-    proc.wait(5)
+    """Milliseconds per round trip, one call at a time, through a host of its own."""
+    with Port(home, server, tool, argument) as port:
+        for _ in range(20):
+            port.call("warm")
+        times = []
+        for i in range(calls):
+            started = time.perf_counter()
+            port.call(f"call {i}")
+            times.append((time.perf_counter() - started) * 1000)
     return times
-
-
-def host_concurrent(
-    host: HostProcess, per_worker: int, server: str = "toy", tool: str = "echo", argument: str = "text"
-) -> float:
-    """CONCURRENCY workers, each making calls one after another through the one port, as the direct workers do."""
-
-    def worker(n: int) -> None:
-        for i in range(per_worker):
-            host.result("tool.call", server=server, tool=tool, arguments={argument: f"{n}-{i}"})
-
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
-        list(pool.map(worker, range(CONCURRENCY)))
-    return CONCURRENCY * per_worker / (time.perf_counter() - started)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -167,13 +201,6 @@ def own_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _concurrent_host(host: HostProcess, per_worker: int) -> tuple[float, float]:
-    """(calls per second, host CPU milliseconds per call) for one round of concurrent calls."""
-    before = process_cpu_s(host.proc.pid)
-    rate = host_concurrent(host, per_worker)
-    return rate, (process_cpu_s(host.proc.pid) - before) * 1000 / (CONCURRENCY * per_worker)
-
-
 def _paired(ratios: list[float]) -> float:
     """The median of per-round ratios. Each round measures both sides back to back, so a slow spell of the
     machine (single rounds here vary by a third) moves both sides of a ratio, not one side of a median."""
@@ -184,7 +211,7 @@ def run(
     calls: int = 150, spawns: int = 20, per_worker: int = 20, rounds: int = 10, baseline: str | None = None
 ) -> dict:
     """The figures, with the raw samples under "samples" for plotting. With ``baseline`` (a git revision), a
-    host running that revision's code takes its turn in the concurrent rounds too."""
+    host running that revision's code takes its turn in the concurrent rounds too, driven the same way."""
     load = os.getloadavg()
     first_frames = measure_first_frame(spawns)
 
@@ -207,12 +234,12 @@ def run(
                          limits={"max_event_mib": 32})  # fmt: skip
             host = stack.enter_context(host_from(home, None))
             host.wait_state("toy", "connected")
-            old = None
+            port = stack.enter_context(Port(home))
+            old_port = None
             if baseline:
                 old_home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 write_config(old_home, [{"id": "toy", "name": "Toy", "kind": "remote", "url": server.url}])
-                old = stack.enter_context(host_from(old_home, stack.enter_context(exported(baseline))))
-                old.wait_state("toy", "connected")
+                old_port = stack.enter_context(Port(old_home, code=stack.enter_context(exported(baseline))))
             # Alternate the paths so that whatever else the machine does hits them alike.
             for _ in range(rounds):
                 direct_round = asyncio.run(direct_sequential(server.url, calls))
@@ -224,11 +251,11 @@ def run(
                 before = own_cpu_s()
                 direct_rates.append(asyncio.run(direct_concurrent(server.url, per_worker)))
                 direct_cpu.append((own_cpu_s() - before) * 1000 / (CONCURRENCY * per_worker))
-                rate, cpu = _concurrent_host(host, per_worker)
+                rate, cpu = port.concurrent(per_worker)
                 host_rates.append(rate)
                 host_cpu.append(cpu)
-                if old is not None:
-                    rate, cpu = _concurrent_host(old, per_worker)
+                if old_port is not None:
+                    rate, cpu = old_port.concurrent(per_worker)
                     old_rates.append(rate)
                     old_cpu.append(cpu)
             started = time.perf_counter()

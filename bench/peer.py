@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.host_overhead import CONCURRENCY, host_concurrent, host_sequential
-from devkit.host_process import HostProcess, write_config
+from bench.host_overhead import CONCURRENCY, Port, host_sequential
+from devkit.host_process import write_config
 from tests.support.everything import EverythingServer, node
 from tests.support.processes import ROOT
 
@@ -130,8 +130,7 @@ def run(calls: int = 300, per_worker: int = 20, rounds: int = 3) -> dict:
         write_config(
             Path(home), [{"id": "everything", "name": "Everything", "kind": "remote", "url": server.url}]
         )
-        with HostProcess(Path(home), heartbeat_s=15) as host:
-            host.wait_state("everything", "connected", timeout=60)
+        with Port(Path(home), "everything", TOOL, ARGUMENT) as port:
             for _ in range(rounds):
                 for path in paths:
                     if path == "bridge":
@@ -140,7 +139,7 @@ def run(calls: int = 300, per_worker: int = 20, rounds: int = 3) -> dict:
                         times[path] += asyncio.run(sdk_sequential(server.url, path, calls, config_dir))
                 for path in paths:
                     if path == "bridge":
-                        rates[path].append(host_concurrent(host, per_worker, "everything", TOOL, ARGUMENT))
+                        rates[path].append(port.concurrent(per_worker)[0])
                     else:
                         rates[path].append(
                             asyncio.run(sdk_concurrent(server.url, path, per_worker, config_dir))
