@@ -240,7 +240,10 @@ class Connection:
                     # 2026-era sessions have no ping; discovery is the cheapest request they all answer.
                     await self.client.session.send_discover(self.client.protocol_version)
                 else:
-                    await self.client.send_ping()
+                    # The SDK warns on every ping, though only 2026-era sessions lack it; this one is older.
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        await self.client.send_ping()
             except MCPError as exc:
                 if exc.code == CONNECTION_CLOSED:
                     raise
