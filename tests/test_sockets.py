@@ -4,7 +4,6 @@ misbehave on purpose: closing idle connections, sending stray bytes, stalling, s
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ssl
 import tempfile
 import time
@@ -25,6 +24,7 @@ from host.transports.sockets import (
     AsyncioStream,
     pooled_transport,
 )
+from tests.support.tls import make_certificates
 
 pytestmark = pytest.mark.anyio
 
@@ -195,44 +195,10 @@ async def test_a_request_cancelled_while_it_waits_leaves_the_client_usable() -> 
     assert len(opened) == 2, "the cancelled request's connection was dropped, not reused mid-answer"
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    import ipaddress
-
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_tls_is_verified_against_the_trusted_certificates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTPS the way Notion's hosted server is reached: the certificate checked against what the system (here
-    SSL_CERT_FILE) trusts, keep-alive over TLS, and an untrusted certificate refused."""
+    """HTTPS the way Notion's hosted server is reached: by name, the certificate checked against what the system
+    (here SSL_CERT_FILE) trusts, keep-alive over TLS, and a certificate from an authority nobody trusts
+    refused."""
 
     async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
         while True:
@@ -240,14 +206,15 @@ async def test_tls_is_verified_against_the_trusted_certificates(monkeypatch: pyt
             writer.write(answer(b"secure"))
 
     with tempfile.TemporaryDirectory() as directory:
-        cert, key = _self_signed(Path(directory))
+        certificates = make_certificates(Path(directory), "localhost")
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(cert, key)
-        async with server(keep_alive, tls) as (url, opened):
+        tls.load_cert_chain(certificates.cert_file, certificates.key_file)
+        async with server(keep_alive, tls) as (address, opened):
+            url = address.replace("127.0.0.1", "localhost")
             async with httpx2.AsyncClient(transport=pooled_transport()) as client:
                 with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                     await client.get(url)
-            monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+            monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))
             async with httpx2.AsyncClient(transport=pooled_transport()) as client:
                 first = await client.get(url)
                 second = await client.get(url)
