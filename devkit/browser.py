@@ -121,6 +121,17 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 30) -> None
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def click(driver: webdriver.Chrome, selector: str, what: str) -> None:
+    """Click what ``selector`` finds, once it is there. The popup redraws a card whenever the host's status
+    changes, so an element found a moment ago may be gone by the click: it is found again until one takes."""
+
+    def attempt() -> bool:
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    wait_until(attempt, what)
+
+
 def card_text(driver: webdriver.Chrome, server_id: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, f'[data-server="{server_id}"]').text)
 
@@ -133,10 +144,7 @@ def sign_in_from_popup(
     shot_name: str | None = None,
 ) -> None:
     """Press Connect on a card, then Allow or Deny in the consent window that chrome.identity opens."""
-    wait_until(
-        lambda: driver.find_elements(By.CSS_SELECTOR, f'[data-server="{server_id}"] .connect'), "the card"
-    )
-    driver.find_element(By.CSS_SELECTOR, f'[data-server="{server_id}"] .connect').click()
+    click(driver, f'[data-server="{server_id}"] .connect', "the card's Connect")
     popup = driver.current_window_handle
     wait_until(lambda: len(driver.window_handles) > 1, "the consent window to open")
     driver.switch_to.window(next(h for h in driver.window_handles if h != popup))

@@ -12,6 +12,8 @@ import statistics
 import time
 from pathlib import Path
 
+import pytest
+
 from devkit.host_process import HostProcess, write_config
 from tests.support import knobs
 from tests.support.processes import ToyServer, children_of, rss_bytes
@@ -24,6 +26,7 @@ WARM_UP_S = 30
 SAMPLE_EVERY_S = 2
 
 
+@pytest.mark.timeout(float(knobs.IDLE_S) + WARM_UP_S + 240)
 def test_an_idle_host_and_its_sqlite_child_do_not_grow(tmp_path: Path) -> None:
     idle_s = knobs.IDLE_S
     idle_s.check()
