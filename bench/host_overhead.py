@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench.baseline import exported, host_from
 from devkit.host_process import ORIGIN, HostProcess, write_config
-from tests.support.processes import ToyServer
+from tests.support.processes import ToyServer, cpu_seconds
 
 CONCURRENCY = 32
 
@@ -148,7 +148,7 @@ class Port:
         """(calls per second, host CPU milliseconds per call): CONCURRENCY workers, each sending its next call
         when its last is answered, as the direct workers do over one client."""
         left: dict[str, int] = {}
-        cpu_before = process_cpu_s(self.proc.pid)
+        cpu_before = cpu_seconds(self.proc.pid)
         started = time.perf_counter()
         for n in range(CONCURRENCY):
             left[self._send_call(f"{n}-0")] = per_worker - 1
@@ -158,7 +158,7 @@ class Port:
                 left[self._send_call(f"more-{remaining}")] = remaining - 1
         seconds = time.perf_counter() - started
         calls = CONCURRENCY * per_worker
-        return calls / seconds, (process_cpu_s(self.proc.pid) - cpu_before) * 1000 / calls
+        return calls / seconds, (cpu_seconds(self.proc.pid) - cpu_before) * 1000 / calls
 
     def close(self) -> None:
         self._in.close()
@@ -188,12 +188,6 @@ def host_sequential(
             port.call(f"call {i}")
             times.append((time.perf_counter() - started) * 1000)
     return times
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_s() -> float:

@@ -24,6 +24,7 @@ from host.transports.sockets import (
     AsyncioStream,
     pooled_transport,
 )
+from tests.support.processes import free_port
 from tests.support.tls import make_certificates
 
 pytestmark = pytest.mark.anyio
@@ -119,25 +120,9 @@ async def test_a_stalled_answer_is_a_read_timeout_and_a_closed_port_a_connect_er
     async with server(stall) as (url, _), httpx2.AsyncClient(transport=pooled_transport()) as client:
         with pytest.raises(httpx2.ReadTimeout):
             await client.get(url, timeout=httpx2.Timeout(5.0, read=0.2))
-    with socket_closed() as port:
-        async with httpx2.AsyncClient(transport=pooled_transport()) as client:
-            with pytest.raises(httpx2.ConnectError):
-                await client.get(f"http://127.0.0.1:{port}/")
-
-
-class socket_closed:
-    """A port on 127.0.0.1 that nothing listens on."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        port: int = self._socket.getsockname()[1]
-        return port
-
-    def __exit__(self, *exc: object) -> None:
-        self._socket.close()
+    async with httpx2.AsyncClient(transport=pooled_transport()) as client:
+        with pytest.raises(httpx2.ConnectError):
+            await client.get(f"http://127.0.0.1:{free_port()}/")  # nothing listens there
 
 
 async def test_a_large_answer_arrives_whole_through_the_read_window() -> None:

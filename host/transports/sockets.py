@@ -125,6 +125,15 @@ class _Connection(asyncio.Protocol):
         return data
 
 
+#: httpcore's names for what a connection can tell about itself, and asyncio's for the same.
+_EXTRA_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
+
+
 class AsyncioStream(httpcore2.AsyncNetworkStream):
     """One TCP (or TLS) connection as httpcore reads and writes it."""
 
@@ -192,13 +201,8 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
             if connection.closed or connection.received:
                 return True
             return time.monotonic() - connection.last_active >= QUIET_S and _kernel_has_news(connection.fd)
-        names = {
-            "ssl_object": "ssl_object",
-            "client_addr": "sockname",
-            "server_addr": "peername",
-            "socket": "socket",
-        }
-        return self._transport.get_extra_info(names[info]) if info in names else None
+        name = _EXTRA_INFO.get(info)
+        return self._transport.get_extra_info(name) if name is not None else None
 
 
 def _kernel_has_news(fd: int) -> bool:
@@ -233,15 +237,6 @@ class AsyncioBackend(httpcore2.AsyncNetworkBackend):
                     local_addr=(local_address, 0) if local_address else None,
                     happy_eyeballs_delay=0.25,
                 )
-        return _opened(transport, connection, socket_options)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore2.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        with _mapped(_CONNECT_ERRORS):
-            async with asyncio.timeout(timeout):
-                transport, connection = await loop.create_unix_connection(_Connection, path)
         return _opened(transport, connection, socket_options)
 
     async def sleep(self, seconds: float) -> None:
